@@ -1,0 +1,67 @@
+import type { RailDecision } from '../contract.ts';
+
+/**
+ * What went wrong talking to the sandbox rail, and what Kassa must do about it. `bug` means Kassa
+ * sent something the rail refuses (a 4xx): resending cannot help, so the adapter throws a plain
+ * Error rather than a RailError. A 404 answering a status inquiry is not a failure at all (the key
+ * was never executed) and never reaches this table.
+ */
+export type SandboxDecision = RailDecision | 'bug';
+
+export type SandboxFailure =
+  /** The client gave up waiting (AbortSignal.timeout): the request may have been executed. */
+  | { readonly kind: 'timeout' }
+  /** The rail answered with a non-2xx HTTP status. */
+  | { readonly kind: 'http'; readonly status: number }
+  /** The request failed below HTTP; `code` is the Node / undici error code, if any. */
+  | { readonly kind: 'network'; readonly code: string | undefined };
+
+/** HTTP statuses with a decision of their own; other 5xx are `unknown`, other 4xx are `bug`. */
+export const HTTP_STATUS_DECISIONS: Readonly<Record<number, SandboxDecision>> = Object.freeze({
+  429: 'retry', // throttled before executing: send again later
+  502: 'unavailable', // gateway could not reach the rail
+  503: 'unavailable', // rail down: nothing executed
+  504: 'unavailable', // gateway timed out reaching the rail
+});
+
+/**
+ * Network error codes. `unavailable` when the rail could not be reached (or dropped the
+ * connection; resuming resends under the same key, which the rail de-duplicates); `unknown` when
+ * the request was sent and no answer came back in time.
+ */
+export const NETWORK_CODE_DECISIONS: Readonly<Record<string, SandboxDecision>> = Object.freeze({
+  ECONNREFUSED: 'unavailable',
+  ECONNRESET: 'unavailable',
+  EPIPE: 'unavailable',
+  ENOTFOUND: 'unavailable',
+  EAI_AGAIN: 'unavailable',
+  EHOSTUNREACH: 'unavailable',
+  ENETUNREACH: 'unavailable',
+  UND_ERR_CONNECT_TIMEOUT: 'unavailable',
+  UND_ERR_SOCKET: 'unavailable',
+  UND_ERR_CLOSED: 'unavailable',
+  ETIMEDOUT: 'unknown',
+  UND_ERR_HEADERS_TIMEOUT: 'unknown',
+  UND_ERR_BODY_TIMEOUT: 'unknown',
+});
+
+export function decisionFor(failure: SandboxFailure): SandboxDecision {
+  switch (failure.kind) {
+    case 'timeout':
+      return 'unknown';
+    case 'http': {
+      const explicit = own(HTTP_STATUS_DECISIONS, failure.status);
+      if (explicit) return explicit;
+      if (failure.status >= 500) return 'unknown';
+      if (failure.status >= 400) return 'bug';
+      return 'unknown'; // 1xx/3xx where a result was expected: cannot tell what happened
+    }
+    case 'network':
+      // An unrecognised failure cannot prove that nothing was executed.
+      return (failure.code !== undefined ? own(NETWORK_CODE_DECISIONS, failure.code) : undefined) ?? 'unknown';
+  }
+}
+
+function own(table: Readonly<Record<string | number, SandboxDecision>>, key: string | number): SandboxDecision | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}

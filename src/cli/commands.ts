@@ -1,0 +1,127 @@
+import { startSandboxSimulator } from '../../adapters/sandbox/simulator.ts';
+import { startWorkers } from '../../workers/index.ts';
+import { ConfigError, type Config } from '../config/index.ts';
+import { ensureOrganisation, listClients, revokeClient } from '../db/repositories/api-clients.ts';
+import { start } from '../http/server.ts';
+import { createLogger } from '../observability/logger.ts';
+import { openRuntime, type Runtime } from '../runtime.ts';
+import { createApiClient } from '../services/create-api-client.ts';
+import type { Scope } from '../domain/scopes.ts';
+import { SCOPES } from '../domain/scopes.ts';
+
+const DEMO_ORGANISATION = 'demo';
+const DEMO_CLIENT = 'quickstart';
+const CLI_ACTOR = { clientId: null, actor: `cli:${process.env.USER ?? 'unknown'}`, sourceIp: null, requestId: null };
+
+function onShutdown(stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.error(`kassa: ${signal} received, finishing active work…`);
+    stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(error);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => handler('SIGTERM'));
+  process.on('SIGINT', () => handler('SIGINT'));
+}
+
+function requireSandboxUrl(config: Config): string {
+  return config.SANDBOX_RAIL_URL ?? `http://127.0.0.1:${config.SANDBOX_SIMULATOR_PORT}`;
+}
+
+/** Separate API and worker processes share one database, so they cannot each start an embedded one. */
+function requireExternalDatabase(config: Config, role: string): void {
+  if (!config.DATABASE_URL) throw new ConfigError(`DATABASE_URL: required for \`kassa ${role}\` (only \`kassa start\` runs an embedded PostgreSQL)`);
+}
+
+/** Replaces the previous demo key, so each start prints one that works and leaves no stale ones behind. */
+async function issueDemoCredential(runtime: Runtime): Promise<string> {
+  const db = runtime.context.db;
+  const organisationId = await ensureOrganisation(db, DEMO_ORGANISATION);
+  for (const client of await listClients(db, organisationId)) {
+    if (client.name === DEMO_CLIENT && !client.revokedAt) await revokeClient(db, organisationId, client.id);
+  }
+  const created = await createApiClient(db, { organisation: DEMO_ORGANISATION, name: DEMO_CLIENT, scopes: SCOPES }, CLI_ACTOR);
+  return created.apiKey;
+}
+
+export async function runStart(config: Config): Promise<void> {
+  const logger = createLogger(config.LOG_LEVEL);
+  const simulator = config.SANDBOX_RAIL_URL ? undefined : await startSandboxSimulator({ port: config.SANDBOX_SIMULATOR_PORT });
+  const runtime = await openRuntime(config, { logger, sandboxUrl: config.SANDBOX_RAIL_URL ?? simulator!.url });
+  const workers = await startWorkers(runtime.context, runtime.backend);
+  const api = await start(runtime.context, { host: config.HOST, port: config.PORT, publicUrl: config.PUBLIC_URL });
+  const demoKey = config.DEMO_CREDENTIAL ? await issueDemoCredential(runtime) : undefined;
+  onShutdown(async () => {
+    await api.stop();
+    await workers.close();
+    await runtime.close();
+    await simulator?.close();
+  });
+  const lines = [
+    `Kassa is running at ${api.url}`,
+    `  queues:   ${runtime.backend.kind === 'redis' ? 'Redis' : 'PostgreSQL (BullMQ backend)'}`,
+    `  database: ${config.DATABASE_URL ? 'DATABASE_URL' : `embedded PostgreSQL in ${config.KASSA_DATA_DIR}`}`,
+    `  sandbox rail: ${simulator ? simulator.url : config.SANDBOX_RAIL_URL}`,
+    `  API description: ${api.url}/openapi.json`,
+  ];
+  if (demoKey) {
+    lines.push(
+      `  demo credential (organisation "${DEMO_ORGANISATION}", every scope): ${demoKey}`,
+      '',
+      `  curl -X POST ${api.url}/v1/orders -H "Authorization: Bearer ${demoKey}" -H "Idempotency-Key: $(uuidgen || date +%s%N)" \\`,
+      `    -H "Content-Type: application/json" -d '{"kind":"benefit","amount":"25.00","currency":"KES","payer":{"type":"bank_account","value":"0011223344"},"payee":{"type":"msisdn","value":"+254712345678"},"reference":"demo"}'`,
+    );
+  }
+  console.log(lines.join('\n'));
+}
+
+export async function runApi(config: Config): Promise<void> {
+  requireExternalDatabase(config, 'api');
+  const runtime = await openRuntime(config, { sandboxUrl: requireSandboxUrl(config) });
+  const api = await start(runtime.context, { host: config.HOST, port: config.PORT, publicUrl: config.PUBLIC_URL });
+  onShutdown(async () => {
+    await api.stop();
+    await runtime.close();
+  });
+  runtime.context.logger.info({ url: api.url }, 'Kassa API listening');
+}
+
+export async function runWorker(config: Config): Promise<void> {
+  requireExternalDatabase(config, 'worker');
+  const runtime = await openRuntime(config, { sandboxUrl: requireSandboxUrl(config) });
+  const workers = await startWorkers(runtime.context, runtime.backend);
+  onShutdown(async () => {
+    await workers.close();
+    await runtime.close();
+  });
+  runtime.context.logger.info({ queues: runtime.backend.kind }, 'Kassa workers running');
+}
+
+export async function runMigrate(config: Config): Promise<void> {
+  const runtime = await openRuntime(config, { sandboxUrl: requireSandboxUrl(config), migrate: true });
+  await runtime.close();
+  console.log('migrations are up to date');
+}
+
+export async function runSimulator(config: Config): Promise<void> {
+  const simulator = await startSandboxSimulator({ port: config.SANDBOX_SIMULATOR_PORT });
+  onShutdown(() => simulator.close());
+  console.log(`sandbox rail simulator listening at ${simulator.url}`);
+}
+
+export async function runClientsCreate(config: Config, options: { org: string; scopes: Scope[]; name: string }): Promise<void> {
+  const runtime = await openRuntime(config, { sandboxUrl: requireSandboxUrl(config) });
+  try {
+    const created = await createApiClient(runtime.context.db, { organisation: options.org, name: options.name, scopes: options.scopes }, CLI_ACTOR);
+    console.log(`API key for "${options.name}" in organisation "${options.org}" (scopes: ${options.scopes.join(', ')}); it is shown only now:\n${created.apiKey}`);
+  } finally {
+    await runtime.close();
+  }
+}

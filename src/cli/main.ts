@@ -1,0 +1,38 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { ConfigError, loadConfig } from '../config/index.ts';
+import { SCOPES, type Scope } from '../domain/scopes.ts';
+import { runApi, runClientsCreate, runMigrate, runSimulator, runStart, runWorker } from './commands.ts';
+
+function parseScopes(value: string): Scope[] {
+  const scopes = value.split(',').map((scope) => scope.trim()).filter(Boolean);
+  const unknown = scopes.filter((scope) => !(SCOPES as readonly string[]).includes(scope));
+  if (scopes.length === 0 || unknown.length > 0) throw new InvalidArgumentError(`scopes must be a comma-separated list of ${SCOPES.join(', ')}`);
+  return scopes as Scope[];
+}
+
+const program = new Command('kassa').description('Kassa — the payments building block for governments').showHelpAfterError();
+
+program.command('start').description('API, workers and the sandbox rail simulator in one process, on embedded defaults').action(() => runStart(loadConfig()));
+program.command('api').description('the HTTP API alone').action(() => runApi(loadConfig()));
+program.command('worker').description('the queue workers, outbox relay and sweeper alone').action(() => runWorker(loadConfig()));
+program.command('migrate').description('apply the database migrations and exit').action(() => runMigrate(loadConfig()));
+program.command('simulator').description('the sandbox rail simulator alone, on SANDBOX_SIMULATOR_PORT').action(() => runSimulator(loadConfig()));
+program
+  .command('clients')
+  .description('API credentials')
+  .command('create')
+  .description('issue an API key for an organisation (created on first use); the key is printed once')
+  .requiredOption('--org <name>', 'organisation name')
+  .requiredOption('--scopes <list>', `comma-separated: ${SCOPES.join(', ')}`, parseScopes)
+  .option('--name <name>', 'a name for the credential', 'cli')
+  .action((options: { org: string; scopes: Scope[]; name: string }) => runClientsCreate(loadConfig(), options));
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof ConfigError) {
+    console.error(`kassa: ${error.message}`);
+    process.exit(78);
+  }
+  throw error;
+}

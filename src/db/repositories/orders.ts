@@ -1,0 +1,181 @@
+import type { Order, OrderEvent } from '../../domain/order.ts';
+import { statusesLeadingTo, type OrderStatus } from '../../domain/order-status.ts';
+import type { Database } from '../knex.ts';
+import { auditColumns, type AuditEntry } from './audit-log.ts';
+import { eventFromRow, orderFromRow, type OrderEventRow, type OrderRow } from './order-rows.ts';
+
+export interface NewOrder {
+  readonly order: Order;
+  readonly idempotencyKey: string;
+  readonly requestHash: string;
+  readonly responseBody: unknown;
+  readonly audit: AuditEntry;
+}
+
+export class IdempotencyKeyTaken extends Error {
+  override name = 'IdempotencyKeyTaken';
+}
+
+/**
+ * Writes the order, its first event, its outbox row, the idempotency record and the audit entry
+ * in one statement: one round trip, and all of it or none of it.
+ */
+export async function insertOrder(db: Database, input: NewOrder): Promise<void> {
+  const { order, audit } = input;
+  const auditRow = auditColumns(audit);
+  try {
+    await db.raw(
+      `WITH o AS (
+         INSERT INTO orders (id, organisation_id, kind, status, amount_minor, currency, payer, payee, reference,
+                             callback_url, metadata, rail, rail_key, created_at, updated_at)
+         VALUES (?, ?, ?, 'received', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id, rail, created_at
+       ), e AS (
+         INSERT INTO order_events (order_id, from_status, to_status, created_at) SELECT id, NULL, 'received', created_at FROM o
+       ), x AS (
+         INSERT INTO outbox (order_id, rail) SELECT id, rail FROM o
+       ), i AS (
+         INSERT INTO idempotency_keys (organisation_id, key, request_hash, response_status, response_body) VALUES (?, ?, ?, 201, ?)
+       )
+       INSERT INTO audit_log (organisation_id, client_id, actor, action, target, source_ip, request_id, detail)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        order.id, order.organisationId, order.kind, order.amount.minor.toString(), order.amount.currency,
+        JSON.stringify(order.payer), JSON.stringify(order.payee), order.reference, order.callbackUrl,
+        JSON.stringify(order.metadata), order.rail, order.railKey, order.createdAt, order.updatedAt,
+        order.organisationId, input.idempotencyKey, input.requestHash, JSON.stringify(input.responseBody),
+        auditRow.organisation_id, auditRow.client_id, auditRow.actor, auditRow.action, auditRow.target,
+        auditRow.source_ip, auditRow.request_id, auditRow.detail,
+      ],
+    );
+  } catch (error) {
+    if (isUniqueViolation(error, 'idempotency_keys_pkey')) throw new IdempotencyKeyTaken();
+    throw error;
+  }
+}
+
+function isUniqueViolation(error: unknown, constraint: string): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: string }).code === '23505' && (error as { constraint?: string }).constraint === constraint;
+}
+
+export async function findOrder(db: Database, organisationId: string, id: string): Promise<Order | undefined> {
+  const row = await db<OrderRow>('orders').where({ id, organisation_id: organisationId }).first();
+  return row ? orderFromRow(row) : undefined;
+}
+
+export async function loadOrders(db: Database, ids: readonly string[]): Promise<Order[]> {
+  if (ids.length === 0) return [];
+  const rows = await db<OrderRow>('orders').whereIn('id', ids);
+  return rows.map(orderFromRow);
+}
+
+export async function listEvents(db: Database, orderId: string): Promise<OrderEvent[]> {
+  const rows = await db<OrderEventRow>('order_events').where({ order_id: orderId }).orderBy('id');
+  return rows.map(eventFromRow);
+}
+
+export interface OrderFilter {
+  readonly organisationId: string;
+  readonly kind?: Order['kind'];
+  readonly status?: OrderStatus;
+  readonly createdFrom?: Date;
+  readonly createdTo?: Date;
+  readonly after?: { createdAt: Date; id: string };
+  readonly limit: number;
+}
+
+/** Newest first, keyset-paginated on (created_at, id) so pages stay stable while orders arrive. */
+export async function listOrders(db: Database, filter: OrderFilter): Promise<Order[]> {
+  const query = db<OrderRow>('orders')
+    .where('organisation_id', filter.organisationId)
+    .orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }])
+    .limit(filter.limit);
+  if (filter.kind) query.where('kind', filter.kind);
+  if (filter.status) query.where('status', filter.status);
+  if (filter.createdFrom) query.where('created_at', '>=', filter.createdFrom);
+  if (filter.createdTo) query.where('created_at', '<', filter.createdTo);
+  if (filter.after) query.whereRaw('(created_at, id) < (?, ?)', [filter.after.createdAt, filter.after.id]);
+  return (await query).map(orderFromRow);
+}
+
+export interface StatusChange {
+  readonly id: string;
+  readonly railReference?: string | null;
+  readonly failureCode?: string | null;
+  readonly failureReason?: string | null;
+  readonly detail?: Record<string, unknown>;
+}
+
+export interface ChangedOrder {
+  readonly order: Order;
+  readonly fromStatus: OrderStatus;
+  /** Set when the change is final and the organisation has a webhook endpoint. */
+  readonly webhookDeliveryId: string | null;
+}
+
+/**
+ * The only way an order's status changes: a guarded UPDATE (the row must still be in a status from which
+ * the move is legal) plus an append-only event, and for final statuses the webhook delivery to make, all in
+ * one statement. Orders that another worker moved first are simply not returned.
+ */
+export async function transitionOrders(db: Database, to: OrderStatus, changes: readonly StatusChange[], options: { countDispatch?: boolean } = {}): Promise<ChangedOrder[]> {
+  if (changes.length === 0) return [];
+  const from = statusesLeadingTo(to);
+  const rows = (await db.raw(
+    `WITH v AS (
+       SELECT * FROM jsonb_to_recordset(?::jsonb) AS x(id uuid, rail_reference text, failure_code text, failure_reason text, detail jsonb)
+     ), prior AS (
+       SELECT o.id, o.status FROM orders o JOIN v ON v.id = o.id WHERE o.status = ANY(?::text[]) FOR UPDATE OF o
+     ), changed AS (
+       UPDATE orders o SET status = ?, updated_at = now(),
+         rail_reference = COALESCE(v.rail_reference, o.rail_reference),
+         failure_code = COALESCE(v.failure_code, o.failure_code),
+         failure_reason = COALESCE(v.failure_reason, o.failure_reason),
+         dispatch_attempts = o.dispatch_attempts + ?
+       FROM v, prior
+       WHERE o.id = v.id AND prior.id = o.id AND o.status = ANY(?::text[])
+       RETURNING o.*, prior.status AS from_status, v.detail AS event_detail
+     ), events AS (
+       INSERT INTO order_events (order_id, from_status, to_status, detail)
+       SELECT id, from_status, status, COALESCE(event_detail, '{}') FROM changed
+     ), deliveries AS (
+       INSERT INTO webhook_deliveries (organisation_id, order_id, event_type, url)
+       SELECT c.organisation_id, c.id, 'order.' || c.status, COALESCE(c.callback_url, w.url)
+       FROM changed c JOIN webhook_endpoints w ON w.organisation_id = c.organisation_id
+       WHERE c.status IN ('completed', 'failed', 'cancelled')
+       ON CONFLICT (order_id, event_type) DO NOTHING
+       RETURNING id, order_id
+     )
+     SELECT c.*, d.id AS delivery_id FROM changed c LEFT JOIN deliveries d ON d.order_id = c.id`,
+    [
+      JSON.stringify(changes.map((change) => ({
+        id: change.id,
+        rail_reference: change.railReference ?? null,
+        failure_code: change.failureCode ?? null,
+        failure_reason: change.failureReason ?? null,
+        detail: change.detail ?? {},
+      }))),
+      from, to, options.countDispatch ? 1 : 0, from,
+    ],
+  )) as { rows: (OrderRow & { from_status: OrderStatus; delivery_id: string | null })[] };
+  return rows.rows.map((row) => ({ order: orderFromRow(row), fromStatus: row.from_status, webhookDeliveryId: row.delivery_id }));
+}
+
+/** Orders not final whose last change is older than the cut-off: work the queues may have lost. */
+export async function findStaleOrders(db: Database, olderThan: Date, limit: number): Promise<Pick<Order, 'id' | 'status' | 'rail'>[]> {
+  return db('orders')
+    .select('id', 'status', 'rail')
+    .whereNotIn('status', ['completed', 'failed', 'cancelled'])
+    .where('updated_at', '<', olderThan)
+    .orderBy('updated_at')
+    .limit(limit);
+}
+
+/** Marks orders as still being looked after, so the sweeper leaves them alone while inquiries go on. */
+export async function touchOrders(db: Database, ids: readonly string[]): Promise<void> {
+  if (ids.length > 0) await db('orders').whereIn('id', ids).update({ updated_at: db.fn.now() });
+}
+
+export async function countOrdersByStatus(db: Database): Promise<Map<OrderStatus, number>> {
+  const rows = (await db('orders').select('status').count({ count: '*' }).groupBy('status')) as { status: OrderStatus; count: string }[];
+  return new Map(rows.map((row) => [row.status, Number(row.count)]));
+}

@@ -1,0 +1,30 @@
+export const ORDER_STATUSES = ['received', 'queued', 'submitted', 'unknown', 'completed', 'failed', 'cancelled'] as const;
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
+
+export const FINAL_STATUSES: readonly OrderStatus[] = ['completed', 'failed', 'cancelled'];
+
+/** The one state machine every order follows; a status change not listed here cannot be written. */
+const TRANSITIONS: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
+  received: ['queued', 'submitted', 'cancelled'],
+  queued: ['submitted', 'cancelled'],
+  submitted: ['completed', 'failed', 'unknown'],
+  unknown: ['completed', 'failed'],
+  completed: [],
+  failed: [],
+  cancelled: [],
+};
+
+export function canTransition(from: OrderStatus, to: OrderStatus): boolean {
+  return TRANSITIONS[from].includes(to);
+}
+
+/** The statuses an order may be in for a move to `to` to be legal: the guard of every status UPDATE. */
+export function statusesLeadingTo(to: OrderStatus): OrderStatus[] {
+  return ORDER_STATUSES.filter((from) => canTransition(from, to));
+}
+
+export function isFinal(status: OrderStatus): boolean {
+  return FINAL_STATUSES.includes(status);
+}
+
+export const CANCELLABLE_STATUSES = statusesLeadingTo('cancelled');

@@ -1,0 +1,53 @@
+import type { Money } from './money.ts';
+import type { OrderStatus } from './order-status.ts';
+
+export const ORDER_KINDS = ['fee', 'benefit'] as const;
+export type OrderKind = (typeof ORDER_KINDS)[number];
+
+export const PARTY_TYPES = ['msisdn', 'iban', 'bank_account', 'functional_id', 'card'] as const;
+export type PartyType = (typeof PARTY_TYPES)[number];
+
+export interface Party {
+  readonly type: PartyType;
+  readonly value: string;
+  readonly institution?: string;
+}
+
+export interface Order {
+  readonly id: string;
+  readonly organisationId: string;
+  readonly kind: OrderKind;
+  readonly status: OrderStatus;
+  readonly amount: Money;
+  readonly payer: Party;
+  readonly payee: Party;
+  readonly reference: string;
+  readonly callbackUrl: string | null;
+  readonly metadata: Record<string, unknown>;
+  readonly rail: string;
+  readonly railKey: string;
+  readonly railReference: string | null;
+  readonly failureCode: string | null;
+  readonly failureReason: string | null;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+export interface OrderEvent {
+  readonly id: string;
+  readonly orderId: string;
+  readonly fromStatus: OrderStatus | null;
+  readonly toStatus: OrderStatus;
+  readonly detail: Record<string, unknown>;
+  readonly createdAt: Date;
+}
+
+/** Benefits need the right to disburse, fees the right to collect. */
+export function scopeToWrite(kind: OrderKind): 'fees:write' | 'benefits:write' {
+  return kind === 'fee' ? 'fees:write' : 'benefits:write';
+}
+
+/** Masks an account or phone number so that only its last four characters can be read in logs and reports. */
+export function maskAccount(value: string): string {
+  return value.length <= 4 ? '****' : `${'*'.repeat(Math.min(value.length - 4, 8))}${value.slice(-4)}`;
+}

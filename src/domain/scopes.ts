@@ -1,0 +1,6 @@
+export const SCOPES = ['fees:write', 'benefits:write', 'orders:read', 'admin'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+export function grants(held: readonly Scope[], needed: Scope): boolean {
+  return held.includes(needed) || held.includes('admin');
+}

@@ -1,0 +1,49 @@
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import type { ServiceContext } from '../services/context.ts';
+import { authenticate } from './middleware/authenticate.ts';
+import { problemHandler, routeNotFound } from './middleware/problem.ts';
+import { rateLimitPerCredential } from './middleware/rate-limit.ts';
+import { requestId } from './middleware/request-id.ts';
+import { auditRouter } from './routes/audit.ts';
+import { clientsRouter } from './routes/clients.ts';
+import { operationsRouter } from './routes/operations.ts';
+import { ordersRouter } from './routes/orders.ts';
+import { webhookEndpointRouter } from './routes/webhook-endpoint.ts';
+
+export function createApp(context: ServiceContext, publicUrl: () => string): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  app.use(requestId);
+  app.use(helmet());
+  app.use(requestLog(context));
+  app.use(operationsRouter(context, publicUrl));
+
+  const v1 = express.Router();
+  v1.use(authenticate(context.db, context.config.AUTH_CACHE_TTL_MS));
+  v1.use(rateLimitPerCredential(context.config.RATE_LIMIT_PER_MINUTE));
+  v1.use(express.json({ limit: '1mb', strict: true }));
+  v1.use('/orders', ordersRouter(context));
+  v1.use('/audit', auditRouter(context.db));
+  v1.use('/clients', clientsRouter(context.db));
+  v1.use('/webhook-endpoint', webhookEndpointRouter(context.db));
+  app.use('/v1', v1);
+
+  app.use(routeNotFound);
+  app.use(problemHandler(context.logger));
+  return app;
+}
+
+function requestLog(context: ServiceContext): express.RequestHandler {
+  return (req, res, next) => {
+    const started = performance.now();
+    res.on('finish', () => {
+      context.logger.debug({
+        requestId: res.locals.requestId, method: req.method, path: req.path, status: res.statusCode,
+        clientId: res.locals.caller?.clientId, ms: Math.round((performance.now() - started) * 10) / 10,
+      }, 'request');
+    });
+    next();
+  };
+}

@@ -1,0 +1,48 @@
+import type { RequestHandler, Response } from 'express';
+import { hashApiKey } from '../../domain/api-key.ts';
+import type { Caller } from '../../domain/caller.ts';
+import { ProblemError } from '../../domain/errors.ts';
+import { grants, type Scope } from '../../domain/scopes.ts';
+import { findActiveClientByKeyHash } from '../../db/repositories/api-clients.ts';
+import type { Database } from '../../db/knex.ts';
+
+const unauthorised = (detail: string) => new ProblemError(401, 'unauthorised', 'Unauthorised', detail);
+
+/**
+ * Resolves the bearer key to its credential. Lookups are cached for a few seconds (AUTH_CACHE_TTL_MS) to keep
+ * a database round trip off every request; a revoked key therefore stops working within that time.
+ */
+export function authenticate(db: Database, cacheTtlMs: number): RequestHandler {
+  const cache = new Map<string, { caller: Caller | undefined; expiresAt: number }>();
+  return async (req, res, next) => {
+    const header = req.get('authorization');
+    const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+    if (!match) return next(unauthorised('send Authorization: Bearer <api key>'));
+    const hash = hashApiKey(match[1]!);
+    const now = Date.now();
+    let entry = cache.get(hash);
+    if (!entry || entry.expiresAt <= now) {
+      const client = await findActiveClientByKeyHash(db, hash);
+      const caller = client && { clientId: client.id, clientName: client.name, organisationId: client.organisationId, scopes: client.scopes };
+      entry = { caller, expiresAt: now + cacheTtlMs };
+      if (cacheTtlMs > 0) {
+        if (cache.size > 10_000) cache.clear();
+        cache.set(hash, entry);
+      }
+    }
+    if (!entry.caller) return next(unauthorised('the API key is unknown or revoked'));
+    res.locals.caller = entry.caller;
+    next();
+  };
+}
+
+export function callerOf(res: Response): Caller {
+  return res.locals.caller as Caller;
+}
+
+export function requireScope(scope: Scope): RequestHandler {
+  return (_req, res, next) => {
+    if (grants(callerOf(res).scopes, scope)) return next();
+    next(new ProblemError(403, 'insufficient_scope', 'Forbidden', `this endpoint needs the ${scope} scope`));
+  };
+}

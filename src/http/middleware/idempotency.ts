@@ -1,0 +1,42 @@
+import { createHash } from 'node:crypto';
+import type { Request, Response } from 'express';
+import { conflict, ValidationError } from '../../domain/errors.ts';
+import type { Idempotency } from '../../services/submit-order.ts';
+import { findIdempotentResponse, storeIdempotentResponse } from '../../db/repositories/idempotency-keys.ts';
+import type { Database } from '../../db/knex.ts';
+import { callerOf } from './authenticate.ts';
+
+const KEY = /^[\x21-\x7e]{1,255}$/;
+
+/** Every POST names its Idempotency-Key; the request hash covers the method, the path and the body. */
+export function idempotencyOf(req: Request): Idempotency {
+  const key = req.get('idempotency-key');
+  if (!key || !KEY.test(key)) {
+    throw new ValidationError([{ field: 'header.Idempotency-Key', reason: 'required on every POST: 1–255 visible ASCII characters, unique per request' }]);
+  }
+  const requestHash = createHash('sha256').update(`${req.method} ${req.path}\n${JSON.stringify(req.body ?? null)}`).digest('hex');
+  return { key, requestHash };
+}
+
+/** For POSTs whose effect is not written in the same statement as its key: replay, refuse, or run and remember. */
+export interface IdempotentResult {
+  readonly status: number;
+  readonly body: unknown;
+  /** What a replay answers instead of `body`, for answers that carry a secret shown only once. */
+  readonly replayBody?: unknown;
+}
+
+export async function idempotent(db: Database, req: Request, res: Response, handler: () => Promise<IdempotentResult>): Promise<void> {
+  const idempotency = idempotencyOf(req);
+  const organisationId = callerOf(res).organisationId;
+  const stored = await findIdempotentResponse(db, organisationId, idempotency.key);
+  if (stored) {
+    if (stored.requestHash !== idempotency.requestHash) throw conflict('idempotency_key_reused', 'this Idempotency-Key was already used with a different request body');
+    res.setHeader('Idempotent-Replayed', 'true');
+    res.status(stored.status).json(stored.body);
+    return;
+  }
+  const result = await handler();
+  await storeIdempotentResponse(db, organisationId, idempotency.key, { requestHash: idempotency.requestHash, status: result.status, body: result.replayBody ?? result.body });
+  res.status(result.status).json(result.body);
+}

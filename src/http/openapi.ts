@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import { createClientSchema, createOrderSchema, listAuditQuerySchema, listOrdersQuerySchema, webhookEndpointSchema } from './schemas.ts';
+
+const schemaOf = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
+
+function queryParameters(schema: z.ZodObject) {
+  const json = schemaOf(schema) as { properties?: Record<string, unknown> };
+  return Object.entries(json.properties ?? {}).map(([name, property]) => ({ name, in: 'query', required: false, schema: property }));
+}
+
+const problem = { description: 'RFC 9457 problem', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
+const idempotencyKey = { name: 'Idempotency-Key', in: 'header', required: true, schema: { type: 'string', minLength: 1, maxLength: 255 } };
+const idPath = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
+const json = (schema: unknown) => ({ content: { 'application/json': { schema } } });
+const errors = { 401: problem, 403: problem, 404: problem, 409: problem, 413: problem, 422: problem, 429: problem };
+
+/** The OpenAPI document, built from the same zod schemas that validate requests, so the two cannot drift. */
+export function buildOpenApiDocument(serverUrl: string) {
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Kassa', version: '1', description: 'Payments building block: fee and benefit orders, one at a time.', license: { name: 'Apache-2.0' } },
+    servers: [{ url: serverUrl }],
+    security: [{ bearer: [] }],
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API key from `kassa clients create`' } },
+      schemas: {
+        Problem: {
+          type: 'object',
+          required: ['type', 'title', 'status', 'code'],
+          properties: {
+            type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, code: { type: 'string' }, detail: { type: 'string' },
+            errors: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, reason: { type: 'string' } } } },
+          },
+        },
+        CreateOrder: schemaOf(createOrderSchema),
+      },
+    },
+    paths: {
+      '/v1/orders': {
+        post: {
+          summary: 'Accept a fee or benefit order; answers at once, the rail is called later',
+          parameters: [idempotencyKey],
+          requestBody: { required: true, ...json({ $ref: '#/components/schemas/CreateOrder' }) },
+          responses: { 201: { description: 'The order as accepted' }, ...errors },
+        },
+        get: { summary: 'List orders, newest first', parameters: queryParameters(listOrdersQuerySchema), responses: { 200: { description: 'A page of orders and next_cursor' }, ...errors } },
+      },
+      '/v1/orders/{id}': { get: { summary: 'One order with its event timeline', parameters: [idPath], responses: { 200: { description: 'The order' }, ...errors } } },
+      '/v1/orders/{id}/cancel': {
+        post: { summary: 'Cancel an order not yet submitted to a rail', parameters: [idPath, idempotencyKey], responses: { 200: { description: 'The cancelled order' }, ...errors } },
+      },
+      '/v1/audit': { get: { summary: 'The audit log (admin)', parameters: queryParameters(listAuditQuerySchema), responses: { 200: { description: 'A page of audit records' }, ...errors } } },
+      '/v1/clients': {
+        get: { summary: "The organisation's API clients (admin)", responses: { 200: { description: 'Clients' }, ...errors } },
+        post: { summary: 'Issue an API key (admin); the key is shown once', parameters: [idempotencyKey], requestBody: { required: true, ...json(schemaOf(createClientSchema)) }, responses: { 201: { description: 'The client and its key' }, ...errors } },
+      },
+      '/v1/clients/{id}/revoke': { post: { summary: 'Revoke an API key (admin)', parameters: [idPath, idempotencyKey], responses: { 200: { description: 'Revoked' }, ...errors } } },
+      '/v1/webhook-endpoint': {
+        get: { summary: "The organisation's webhook endpoint (admin)", responses: { 200: { description: 'The endpoint URL' }, ...errors } },
+        post: {
+          summary: 'Set the webhook endpoint and issue a signing secret (admin). Events are signed: Kassa-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>',
+          parameters: [idempotencyKey],
+          requestBody: { required: true, ...json(schemaOf(webhookEndpointSchema)) },
+          responses: { 200: { description: 'URL and secret' }, ...errors },
+        },
+      },
+      '/health': { get: { security: [], summary: 'The process is alive', responses: { 200: { description: 'ok' } } } },
+      '/ready': { get: { security: [], summary: 'Database and queue datastore reachable', responses: { 200: { description: 'ready' }, 503: problem } } },
+      '/healthcheck': { get: { security: [], summary: 'Same as /ready', responses: { 200: { description: 'ready' }, 503: problem } } },
+      '/metrics': { get: { security: [], summary: 'Prometheus metrics', responses: { 200: { description: 'text exposition format' } } } },
+    },
+  };
+}

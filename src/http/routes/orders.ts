@@ -1,0 +1,87 @@
+import { Router, type Request, type Response } from 'express';
+import type { RequestOrigin } from '../../domain/caller.ts';
+import { notFound, ValidationError } from '../../domain/errors.ts';
+import { parseMoney, type Money } from '../../domain/money.ts';
+import { findOrder, listEvents, listOrders } from '../../db/repositories/orders.ts';
+import { cancelOrder } from '../../services/cancel-order.ts';
+import type { ServiceContext } from '../../services/context.ts';
+import { presentOrder } from '../../services/present-order.ts';
+import { submitOrder } from '../../services/submit-order.ts';
+import { callerOf, requireScope } from '../middleware/authenticate.ts';
+import { idempotencyOf, idempotent } from '../middleware/idempotency.ts';
+import { parseRequest } from '../middleware/validate.ts';
+import { createOrderSchema, listOrdersQuerySchema, idSchema } from '../schemas.ts';
+
+export function originOf(req: Request, res: Response): RequestOrigin {
+  return { sourceIp: req.ip ?? null, requestId: res.locals.requestId as string };
+}
+
+function orderIdOf(req: Request): string {
+  return parseRequest(idSchema, req.params.id, 'path');
+}
+
+function encodeCursor(order: { createdAt: Date; id: string }): string {
+  return Buffer.from(JSON.stringify([order.createdAt.toISOString(), order.id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+  try {
+    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
+    const date = new Date(createdAt);
+    if (Number.isNaN(date.getTime()) || !idSchema.safeParse(id).success) throw new Error('bad cursor');
+    return { createdAt: date, id };
+  } catch {
+    throw new ValidationError([{ field: 'query.cursor', reason: 'is not a cursor this API returned' }]);
+  }
+}
+
+export function ordersRouter(context: ServiceContext): Router {
+  const router = Router();
+
+  router.post('/', async (req, res) => {
+    const idempotency = idempotencyOf(req);
+    const body = parseRequest(createOrderSchema, req.body, 'body');
+    const parsed = parseMoney(body.amount, body.currency);
+    const amount = (parsed as { money: Money }).money;
+    const result = await submitOrder(context, callerOf(res), originOf(req, res), {
+      kind: body.kind,
+      amount,
+      payer: body.payer,
+      payee: body.payee,
+      reference: body.reference,
+      callbackUrl: body.callback_url ?? null,
+      metadata: body.metadata ?? {},
+    }, idempotency);
+    if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
+    res.status(result.status).json(result.body);
+  });
+
+  router.get('/', requireScope('orders:read'), async (req, res) => {
+    const query = parseRequest(listOrdersQuerySchema, req.query, 'query');
+    const orders = await listOrders(context.db, {
+      organisationId: callerOf(res).organisationId,
+      kind: query.kind,
+      status: query.status,
+      createdFrom: query.created_from ? new Date(query.created_from) : undefined,
+      createdTo: query.created_to ? new Date(query.created_to) : undefined,
+      after: query.cursor ? decodeCursor(query.cursor) : undefined,
+      limit: query.limit,
+    });
+    const last = orders.at(-1);
+    res.json({ data: orders.map((order) => presentOrder(order)), next_cursor: orders.length === query.limit && last ? encodeCursor(last) : null });
+  });
+
+  router.get('/:id', requireScope('orders:read'), async (req, res) => {
+    const id = orderIdOf(req);
+    const order = await findOrder(context.db, callerOf(res).organisationId, id);
+    if (!order) throw notFound(`order ${id}`);
+    res.json(presentOrder(order, await listEvents(context.db, id)));
+  });
+
+  router.post('/:id/cancel', async (req, res) => {
+    const id = orderIdOf(req);
+    await idempotent(context.db, req, res, async () => ({ status: 200, body: await cancelOrder(context, callerOf(res), originOf(req, res), id) }));
+  });
+
+  return router;
+}

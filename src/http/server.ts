@@ -1,0 +1,29 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ServiceContext } from '../services/context.ts';
+import { createApp } from './app.ts';
+
+export interface ApiServer {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/** Starts the HTTP API; port 0 picks a free port, which is how the tests run it in-process. */
+export async function start(context: ServiceContext, options: { host: string; port: number; publicUrl?: string }): Promise<ApiServer> {
+  let url = options.publicUrl ?? '';
+  const app = createApp(context, () => url);
+  const server: Server = await new Promise((resolve, reject) => {
+    const listening = app.listen(options.port, options.host, (error?: Error) => (error ? reject(error) : resolve(listening)));
+  });
+  server.keepAliveTimeout = 65_000;
+  const address = server.address() as AddressInfo;
+  if (!options.publicUrl) url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  return {
+    url,
+    stop: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeIdleConnections();
+      }),
+  };
+}

@@ -1,0 +1,68 @@
+import type { BoundQueue, QueueBackend } from './backend.ts';
+import { INQUIRY_QUEUE, WEBHOOK_QUEUE, dispatchQueueName } from './names.ts';
+import type { DispatchJob, InquiryJob, WebhookJob } from './payloads.ts';
+
+const FINISHED_JOBS_KEPT = { removeOnComplete: { count: 1000 }, removeOnFail: { count: 5000 } } as const;
+
+/** Puts work on the queues; every job id is derived from what it is about, so adding it twice adds it once. */
+export class QueueProducers {
+  private readonly queues = new Map<string, BoundQueue>();
+
+  constructor(private readonly backend: QueueBackend) {}
+
+  queue(name: string): BoundQueue {
+    let queue = this.queues.get(name);
+    if (!queue) {
+      queue = new this.backend.classes.Queue(name, { connection: this.backend.connection });
+      this.queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  async dispatch(rail: string, chunks: readonly { jobId: string; data: DispatchJob }[]): Promise<void> {
+    if (chunks.length === 0) return;
+    await this.queue(dispatchQueueName(rail)).addBulk(
+      chunks.map((chunk) => ({
+        name: 'dispatch',
+        data: chunk.data,
+        opts: { jobId: chunk.jobId, attempts: 5, backoff: { type: 'exponential', delay: 1000, jitter: 0.5 }, ...FINISHED_JOBS_KEPT },
+      })),
+    );
+  }
+
+  async inquire(jobs: readonly { data: InquiryJob; delayMs: number }[]): Promise<void> {
+    if (jobs.length === 0) return;
+    await this.queue(INQUIRY_QUEUE).addBulk(
+      jobs.map((job) => ({
+        name: 'inquire',
+        data: job.data,
+        opts: { jobId: `inquire-${job.data.orderId}`, delay: job.delayMs, attempts: 10, backoff: { type: 'exponential', delay: 1000, jitter: 0.5 }, removeOnComplete: true, removeOnFail: { count: 5000 } },
+      })),
+    );
+  }
+
+  async deliverWebhooks(deliveries: readonly WebhookJob[], delayMs = 0): Promise<void> {
+    if (deliveries.length === 0) return;
+    await this.queue(WEBHOOK_QUEUE).addBulk(
+      deliveries.map((data) => ({
+        name: 'deliver',
+        data,
+        opts: { jobId: `webhook-${data.deliveryId}`, delay: delayMs, attempts: 3, backoff: { type: 'exponential', delay: 1000, jitter: 0.5 }, removeOnComplete: true, removeOnFail: { count: 5000 } },
+      })),
+    );
+  }
+
+  async depth(): Promise<Map<string, number>> {
+    const depths = new Map<string, number>();
+    for (const [name, queue] of this.queues) {
+      const counts = await queue.getJobCounts('waiting', 'delayed', 'active', 'prioritized');
+      depths.set(name, Object.values(counts).reduce((sum, count) => sum + count, 0));
+    }
+    return depths;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((queue) => queue.close()));
+    this.queues.clear();
+  }
+}

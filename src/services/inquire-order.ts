@@ -1,0 +1,34 @@
+import { isRailError, type RailError, type RailStatus } from '../../adapters/contract.ts';
+import { loadOrders } from '../db/repositories/orders.ts';
+import type { ServiceContext } from './context.ts';
+import { railPaymentFor } from './rail-payment.ts';
+import { recordRailOutcomes, type FollowUp } from './record-rail-outcomes.ts';
+
+/**
+ * Asks the rail what became of an order it may or may not have executed. Only when the rail has no record
+ * of the key is the payment sent again — under the same key, so the rail can never execute it twice.
+ * Returns when to ask again, or nothing when the order is settled.
+ */
+export async function inquireOrder(context: ServiceContext, orderId: string, attempt: number): Promise<FollowUp | undefined> {
+  const [order] = await loadOrders(context.db, [orderId]);
+  if (!order || (order.status !== 'submitted' && order.status !== 'unknown')) return undefined;
+  const adapter = context.rails.get(order.rail);
+  let answer: RailStatus | RailError;
+  const started = performance.now();
+  try {
+    answer = await adapter.getStatus(order.railKey);
+    if (answer.status === 'not_found') {
+      const resent = await adapter.initiateChunk([railPaymentFor(order)]);
+      answer = resent.get(order.railKey) ?? { status: 'not_found' };
+    }
+  } catch (error) {
+    if (!isRailError(error)) throw error;
+    answer = error;
+  }
+  context.metrics.railLatency.observe(
+    { rail: order.rail, operation: 'inquire', outcome: isRailError(answer) ? answer.decision : answer.status },
+    (performance.now() - started) / 1000,
+  );
+  const [followUp] = await recordRailOutcomes(context, [order], new Map([[order.railKey, answer]]), attempt);
+  return followUp;
+}

@@ -1,0 +1,104 @@
+import { randomUUID } from 'node:crypto';
+import { conflict, ProblemError } from '../domain/errors.ts';
+import type { Money } from '../domain/money.ts';
+import type { Order, OrderKind, Party } from '../domain/order.ts';
+import { scopeToWrite } from '../domain/order.ts';
+import { grants } from '../domain/scopes.ts';
+import type { Caller, RequestOrigin } from '../domain/caller.ts';
+import { findIdempotentResponse } from '../db/repositories/idempotency-keys.ts';
+import { IdempotencyKeyTaken, insertOrder } from '../db/repositories/orders.ts';
+import type { ServiceContext } from './context.ts';
+import { presentOrder, type PresentedOrder } from './present-order.ts';
+
+export interface OrderRequest {
+  readonly kind: OrderKind;
+  readonly amount: Money;
+  readonly payer: Party;
+  readonly payee: Party;
+  readonly reference: string;
+  readonly callbackUrl: string | null;
+  readonly metadata: Record<string, unknown>;
+}
+
+export interface Idempotency {
+  readonly key: string;
+  readonly requestHash: string;
+}
+
+export interface SubmittedOrder {
+  readonly status: number;
+  readonly body: unknown;
+  readonly replayed: boolean;
+}
+
+/**
+ * Accepts an order and answers at once: the order, its first event and the work for the workers are committed
+ * together, and the rail is never called from here.
+ */
+export async function submitOrder(context: Pick<ServiceContext, 'db' | 'rails'>, caller: Caller, origin: RequestOrigin, request: OrderRequest, idempotency: Idempotency): Promise<SubmittedOrder> {
+  if (!grants(caller.scopes, scopeToWrite(request.kind))) {
+    throw new ProblemError(403, 'insufficient_scope', 'Forbidden', `a ${request.kind} order needs the ${scopeToWrite(request.kind)} scope`);
+  }
+  const rail = chooseRail(context, request);
+  const id = randomUUID();
+  const now = new Date();
+  const order: Order = {
+    id,
+    organisationId: caller.organisationId,
+    kind: request.kind,
+    status: 'received',
+    amount: request.amount,
+    payer: request.payer,
+    payee: request.payee,
+    reference: request.reference,
+    callbackUrl: request.callbackUrl,
+    metadata: request.metadata,
+    rail,
+    railKey: id.replaceAll('-', ''),
+    railReference: null,
+    failureCode: null,
+    failureReason: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+  const body: PresentedOrder = presentOrder(order, [{ id: '0', orderId: id, fromStatus: null, toStatus: 'received', detail: {}, createdAt: now }]);
+  try {
+    await insertOrder(context.db, {
+      order,
+      idempotencyKey: idempotency.key,
+      requestHash: idempotency.requestHash,
+      responseBody: body,
+      audit: {
+        organisationId: caller.organisationId,
+        clientId: caller.clientId,
+        actor: caller.clientName,
+        action: 'order.create',
+        target: id,
+        sourceIp: origin.sourceIp,
+        requestId: origin.requestId,
+        detail: { kind: request.kind, currency: request.amount.currency },
+      },
+    });
+    return { status: 201, body, replayed: false };
+  } catch (error) {
+    if (!(error instanceof IdempotencyKeyTaken)) throw error;
+    return replay(context, caller, idempotency);
+  }
+}
+
+async function replay(context: Pick<ServiceContext, 'db'>, caller: Caller, idempotency: Idempotency): Promise<SubmittedOrder> {
+  const stored = await findIdempotentResponse(context.db, caller.organisationId, idempotency.key);
+  if (!stored) throw conflict('idempotency_key_in_use', 'a request with this Idempotency-Key is still being processed; retry shortly');
+  if (stored.requestHash !== idempotency.requestHash) {
+    throw conflict('idempotency_key_reused', 'this Idempotency-Key was already used with a different request body');
+  }
+  return { status: stored.status, body: stored.body, replayed: true };
+}
+
+function chooseRail(context: Pick<ServiceContext, 'rails'>, request: OrderRequest): string {
+  try {
+    return context.rails.choose({ kind: request.kind, payer: request.payer, payee: request.payee, currency: request.amount.currency }).id;
+  } catch (error) {
+    throw new ProblemError(422, 'no_rail', 'No rail can carry this order', (error as Error).message);
+  }
+}
