@@ -21,16 +21,17 @@ export class Metrics {
       registers: [this.registry],
     });
     this.transitions = new Counter({ name: 'kassa_order_transitions_total', help: 'Order status changes made by this process', labelNames: ['to'], registers: [this.registry] });
-    const metrics = this;
+    const attached = () => this.sources;
     new Gauge({
       name: 'kassa_orders',
       help: 'Orders by status, read from the database',
       labelNames: ['status'],
       registers: [this.registry],
       async collect() {
-        if (!metrics.sources) return;
+        const sources = attached();
+        if (!sources) return;
         this.reset();
-        for (const [status, count] of await metrics.sources.ordersByStatus()) this.set({ status }, count);
+        for (const [status, count] of await sources.ordersByStatus()) this.set({ status }, count);
       },
     });
     new Gauge({
@@ -39,9 +40,10 @@ export class Metrics {
       labelNames: ['queue'],
       registers: [this.registry],
       async collect() {
-        if (!metrics.sources) return;
+        const sources = attached();
+        if (!sources) return;
         this.reset();
-        for (const [queue, depth] of await metrics.sources.queueDepths()) this.set({ queue }, depth);
+        for (const [queue, depth] of await sources.queueDepths()) this.set({ queue }, depth);
       },
     });
   }

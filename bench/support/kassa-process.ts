@@ -1,0 +1,98 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { terminate } from './exit.ts';
+import { freePort } from './ports.ts';
+
+export interface KassaProcess {
+  readonly url: string;
+  readonly apiKey: string;
+  readonly databaseUrl: string;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+const KASSA_BIN = fileURLToPath(new URL('../../bin/kassa.js', import.meta.url));
+const STARTUP_TIMEOUT_MS = 180_000;
+// Settings that would point the child away from its own embedded database, simulator or queue choice.
+const INHERITED_OVERRIDES = ['DATABASE_URL', 'REDIS_URL', 'SANDBOX_RAIL_URL', 'PUBLIC_URL', 'HOST', 'KASSA_DATA_DIR'];
+
+/** `kassa start` in a child process, as a user runs it, on free ports and a fresh data folder. */
+export async function startKassa(options: { redisUrl?: string }): Promise<KassaProcess> {
+  const dataDir = freshDataDir();
+  const postgresPort = await freePort();
+  const env = { ...inheritedEnv(), ...(await kassaEnv(dataDir, postgresPort)), ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}) };
+  const child = spawn(process.execPath, [KASSA_BIN, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const stop = async () => {
+    await terminate(child, 60_000);
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    const banner = await readBanner(child);
+    return { ...banner, databaseUrl: `postgres://kassa:kassa@127.0.0.1:${postgresPort}/kassa`, pid: child.pid!, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** The embedded PostgreSQL runs as the `postgres` user when Kassa runs as root, so it must be able to enter the folder. */
+function freshDataDir(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kassa-bench-'));
+  chmodSync(dir, 0o755);
+  return dir;
+}
+
+function inheritedEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const name of INHERITED_OVERRIDES) delete env[name];
+  return env;
+}
+
+async function kassaEnv(dataDir: string, postgresPort: number): Promise<Record<string, string>> {
+  return {
+    PORT: String(await freePort()),
+    SANDBOX_SIMULATOR_PORT: String(await freePort()),
+    EMBEDDED_POSTGRES_PORT: String(postgresPort),
+    KASSA_DATA_DIR: dataDir,
+    LOG_LEVEL: 'warn',
+    DEMO_CREDENTIAL: 'true',
+    RATE_LIMIT_PER_MINUTE: '1000000000',
+  };
+}
+
+/** Waits for runStart's banner, then passes whatever else the child prints through to stderr. */
+function readBanner(child: ChildProcess): Promise<{ url: string; apiKey: string }> {
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => fail(new Error(`kassa start printed no banner within ${STARTUP_TIMEOUT_MS / 1000} s`)), STARTUP_TIMEOUT_MS);
+    const onExit = (code: number | null, signal: string | null) => fail(new Error(`kassa start exited (${signal ?? code}) before it was ready:\n${output}`));
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const url = /Kassa is running at (\S+)/.exec(output)?.[1];
+      const apiKey = /demo credential \(.*\): (\S+)/.exec(output)?.[1];
+      if (!url || !apiKey) return;
+      settle();
+      child.stdout!.on('data', (more: Buffer) => process.stderr.write(prefixed(more)));
+      resolve({ url, apiKey });
+    };
+    const settle = () => {
+      clearTimeout(timer);
+      child.off('exit', onExit);
+      child.stdout!.off('data', onData);
+    };
+    function fail(error: Error) {
+      settle();
+      reject(error);
+    }
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (chunk: Buffer) => process.stderr.write(prefixed(chunk)));
+    child.once('exit', onExit);
+  });
+}
+
+function prefixed(chunk: Buffer): string {
+  return chunk.toString().replace(/^(?=.)/gm, '[kassa] ');
+}
