@@ -6,8 +6,9 @@ export async function up(knex: Knex): Promise<void> {
       organisation_id uuid NOT NULL REFERENCES organisations(id),
       key text NOT NULL,
       request_hash text NOT NULL,
-      response_status integer NOT NULL,
-      response_body jsonb NOT NULL,
+      -- Both empty while the first request with the key is still being processed.
+      response_status integer,
+      response_body jsonb,
       created_at timestamptz NOT NULL DEFAULT now(),
       PRIMARY KEY (organisation_id, key)
     );

@@ -10,9 +10,12 @@ export type MoneyParseResult = { ok: true; money: Money } | { ok: false; field: 
 const DECIMAL = /^(0|[1-9]\d*)(?:\.(\d+))?$/;
 const MAX_MINOR = 2n ** 63n - 1n;
 
+/** ISO 4217 codes with no minor unit ("N.A."): precious metals, bond-market units, SDR, testing and "no currency". */
+const NOT_MONEY = new Set(['XAG', 'XAU', 'XBA', 'XBB', 'XBC', 'XBD', 'XDR', 'XPD', 'XPT', 'XSU', 'XTS', 'XUA', 'XXX']);
+
 export function minorUnitsOf(currency: string): number | undefined {
-  const entry = currencyCodes.code(currency);
-  return entry ? entry.digits : undefined;
+  if (NOT_MONEY.has(currency)) return undefined;
+  return currencyCodes.code(currency)?.digits;
 }
 
 /** Parses a decimal string in major units into integer minor units without ever touching floating point. */

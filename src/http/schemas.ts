@@ -62,3 +62,4 @@ export const createClientSchema = z.strictObject({
 export const webhookEndpointSchema = z.strictObject({ url: z.url({ protocol: /^https?$/ }).max(2048) });
 
 export const idSchema = z.uuid();
+export const idParamsSchema = z.object({ id: idSchema });

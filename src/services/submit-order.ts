@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { conflict, ProblemError } from '../domain/errors.ts';
+import { ProblemError } from '../domain/errors.ts';
 import type { Money } from '../domain/money.ts';
 import type { Order, OrderKind, Party } from '../domain/order.ts';
 import { scopeToWrite } from '../domain/order.ts';
@@ -8,6 +8,7 @@ import type { Caller, RequestOrigin } from '../domain/caller.ts';
 import { findIdempotentResponse } from '../db/repositories/idempotency-keys.ts';
 import { IdempotencyKeyTaken, insertOrder } from '../db/repositories/orders.ts';
 import type { ServiceContext } from './context.ts';
+import { replayable, type Idempotency } from './idempotent-replay.ts';
 import { presentOrder, type PresentedOrder } from './present-order.ts';
 
 export interface OrderRequest {
@@ -18,11 +19,6 @@ export interface OrderRequest {
   readonly reference: string;
   readonly callbackUrl: string | null;
   readonly metadata: Record<string, unknown>;
-}
-
-export interface Idempotency {
-  readonly key: string;
-  readonly requestHash: string;
 }
 
 export interface SubmittedOrder {
@@ -88,11 +84,7 @@ export async function submitOrder(context: Pick<ServiceContext, 'db' | 'rails'>,
 
 async function replay(context: Pick<ServiceContext, 'db'>, caller: Caller, idempotency: Idempotency): Promise<SubmittedOrder> {
   const stored = await findIdempotentResponse(context.db, caller.organisationId, idempotency.key);
-  if (!stored) throw conflict('idempotency_key_in_use', 'a request with this Idempotency-Key is still being processed; retry shortly');
-  if (stored.requestHash !== idempotency.requestHash) {
-    throw conflict('idempotency_key_reused', 'this Idempotency-Key was already used with a different request body');
-  }
-  return { status: stored.status, body: stored.body, replayed: true };
+  return { ...replayable(stored, idempotency), replayed: true };
 }
 
 function chooseRail(context: Pick<ServiceContext, 'rails'>, request: OrderRequest): string {

@@ -2,7 +2,8 @@ import type { Database } from '../knex.ts';
 
 export interface StoredResponse {
   readonly requestHash: string;
-  readonly status: number;
+  /** null while the first request with this key is still being processed. */
+  readonly status: number | null;
   readonly body: unknown;
 }
 
@@ -11,12 +12,21 @@ export async function findIdempotentResponse(db: Database, organisationId: strin
   return row ? { requestHash: row.request_hash, status: row.response_status, body: row.response_body } : undefined;
 }
 
-/** Records a response unless the key was taken meanwhile; returns false when it was. */
-export async function storeIdempotentResponse(db: Database, organisationId: string, key: string, response: StoredResponse): Promise<boolean> {
+/** Takes the key before the work starts, so that concurrent requests with it cannot both do the work. */
+export async function claimIdempotencyKey(db: Database, organisationId: string, key: string, requestHash: string): Promise<boolean> {
   const inserted = await db('idempotency_keys')
-    .insert({ organisation_id: organisationId, key, request_hash: response.requestHash, response_status: response.status, response_body: JSON.stringify(response.body) })
+    .insert({ organisation_id: organisationId, key, request_hash: requestHash })
     .onConflict(['organisation_id', 'key'])
     .ignore()
     .returning('key');
   return inserted.length === 1;
+}
+
+export async function completeIdempotencyKey(db: Database, organisationId: string, key: string, response: { status: number; body: unknown }): Promise<void> {
+  await db('idempotency_keys').where({ organisation_id: organisationId, key }).update({ response_status: response.status, response_body: JSON.stringify(response.body) });
+}
+
+/** Gives the key back when the work failed, so the client can retry with it. */
+export async function releaseIdempotencyKey(db: Database, organisationId: string, key: string): Promise<void> {
+  await db('idempotency_keys').where({ organisation_id: organisationId, key }).whereNull('response_status').delete();
 }

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Request, Response } from 'express';
-import { conflict, ValidationError } from '../../domain/errors.ts';
-import type { Idempotency } from '../../services/submit-order.ts';
-import { findIdempotentResponse, storeIdempotentResponse } from '../../db/repositories/idempotency-keys.ts';
+import { ValidationError } from '../../domain/errors.ts';
+import { replayable, type Idempotency } from '../../services/idempotent-replay.ts';
+import { claimIdempotencyKey, completeIdempotencyKey, findIdempotentResponse, releaseIdempotencyKey } from '../../db/repositories/idempotency-keys.ts';
 import type { Database } from '../../db/knex.ts';
 import { callerOf } from './authenticate.ts';
 
@@ -14,7 +14,7 @@ export function idempotencyOf(req: Request): Idempotency {
   if (!key || !KEY.test(key)) {
     throw new ValidationError([{ field: 'header.Idempotency-Key', reason: 'required on every POST: 1–255 visible ASCII characters, unique per request' }]);
   }
-  const requestHash = createHash('sha256').update(`${req.method} ${req.path}\n${JSON.stringify(req.body ?? null)}`).digest('hex');
+  const requestHash = createHash('sha256').update(`${req.method} ${req.baseUrl}${req.path}\n${JSON.stringify(req.body ?? null)}`).digest('hex');
   return { key, requestHash };
 }
 
@@ -29,14 +29,20 @@ export interface IdempotentResult {
 export async function idempotent(db: Database, req: Request, res: Response, handler: () => Promise<IdempotentResult>): Promise<void> {
   const idempotency = idempotencyOf(req);
   const organisationId = callerOf(res).organisationId;
-  const stored = await findIdempotentResponse(db, organisationId, idempotency.key);
-  if (stored) {
-    if (stored.requestHash !== idempotency.requestHash) throw conflict('idempotency_key_reused', 'this Idempotency-Key was already used with a different request body');
+  if (!(await claimIdempotencyKey(db, organisationId, idempotency.key, idempotency.requestHash))) {
+    const stored = await findIdempotentResponse(db, organisationId, idempotency.key);
+    const replay = replayable(stored, idempotency);
     res.setHeader('Idempotent-Replayed', 'true');
-    res.status(stored.status).json(stored.body);
+    res.status(replay.status).json(replay.body);
     return;
   }
-  const result = await handler();
-  await storeIdempotentResponse(db, organisationId, idempotency.key, { requestHash: idempotency.requestHash, status: result.status, body: result.replayBody ?? result.body });
+  let result: IdempotentResult;
+  try {
+    result = await handler();
+  } catch (error) {
+    await releaseIdempotencyKey(db, organisationId, idempotency.key);
+    throw error;
+  }
+  await completeIdempotencyKey(db, organisationId, idempotency.key, { status: result.status, body: result.replayBody ?? result.body });
   res.status(result.status).json(result.body);
 }

@@ -7,8 +7,8 @@ import { createApiClient } from '../../services/create-api-client.ts';
 import { callerOf, requireScope } from '../middleware/authenticate.ts';
 import { idempotent } from '../middleware/idempotency.ts';
 import { parseRequest } from '../middleware/validate.ts';
-import { createClientSchema, idSchema } from '../schemas.ts';
-import { originOf } from './orders.ts';
+import { createClientSchema } from '../schemas.ts';
+import { idParamOf, originOf } from '../request-parts.ts';
 
 /** Credentials of the caller's own organisation; the admin scope never reaches across organisations. */
 export function clientsRouter(db: Database): Router {
@@ -35,7 +35,7 @@ export function clientsRouter(db: Database): Router {
   });
 
   router.post('/:id/revoke', async (req, res) => {
-    const id = parseRequest(idSchema, req.params.id, 'path');
+    const id = idParamOf(req);
     await idempotent(db, req, res, async () => {
       const caller = callerOf(res);
       const origin = originOf(req, res);

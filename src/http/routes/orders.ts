@@ -1,5 +1,4 @@
-import { Router, type Request, type Response } from 'express';
-import type { RequestOrigin } from '../../domain/caller.ts';
+import { Router } from 'express';
 import { notFound, ValidationError } from '../../domain/errors.ts';
 import { parseMoney, type Money } from '../../domain/money.ts';
 import { findOrder, listEvents, listOrders } from '../../db/repositories/orders.ts';
@@ -10,15 +9,8 @@ import { submitOrder } from '../../services/submit-order.ts';
 import { callerOf, requireScope } from '../middleware/authenticate.ts';
 import { idempotencyOf, idempotent } from '../middleware/idempotency.ts';
 import { parseRequest } from '../middleware/validate.ts';
-import { createOrderSchema, listOrdersQuerySchema, idSchema } from '../schemas.ts';
-
-export function originOf(req: Request, res: Response): RequestOrigin {
-  return { sourceIp: req.ip ?? null, requestId: res.locals.requestId as string };
-}
-
-function orderIdOf(req: Request): string {
-  return parseRequest(idSchema, req.params.id, 'path');
-}
+import { idParamOf, originOf } from '../request-parts.ts';
+import { createOrderSchema, idSchema, listOrdersQuerySchema } from '../schemas.ts';
 
 function encodeCursor(order: { createdAt: Date; id: string }): string {
   return Buffer.from(JSON.stringify([order.createdAt.toISOString(), order.id])).toString('base64url');
@@ -72,14 +64,14 @@ export function ordersRouter(context: ServiceContext): Router {
   });
 
   router.get('/:id', requireScope('orders:read'), async (req, res) => {
-    const id = orderIdOf(req);
+    const id = idParamOf(req);
     const order = await findOrder(context.db, callerOf(res).organisationId, id);
     if (!order) throw notFound(`order ${id}`);
     res.json(presentOrder(order, await listEvents(context.db, id)));
   });
 
   router.post('/:id/cancel', async (req, res) => {
-    const id = orderIdOf(req);
+    const id = idParamOf(req);
     await idempotent(context.db, req, res, async () => ({ status: 200, body: await cancelOrder(context, callerOf(res), originOf(req, res), id) }));
   });
 

@@ -6,7 +6,7 @@ import { callerOf, requireScope } from '../middleware/authenticate.ts';
 import { idempotent } from '../middleware/idempotency.ts';
 import { parseRequest } from '../middleware/validate.ts';
 import { webhookEndpointSchema } from '../schemas.ts';
-import { originOf } from './orders.ts';
+import { originOf } from '../request-parts.ts';
 
 export function webhookEndpointRouter(db: Database): Router {
   const router = Router();
