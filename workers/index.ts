@@ -19,7 +19,11 @@ export async function startWorkers(context: ServiceContext, backend: QueueBacken
   const concurrency = context.config.WORKER_CONCURRENCY;
   const workers: BoundWorker[] = [];
   const run = (queue: string, processor: (job: Job, token?: string) => Promise<unknown>, workerConcurrency = concurrency) => {
-    const worker = new Worker(queue, processor, { connection: backend.connection, concurrency: workerConcurrency });
+    const logged = async (job: Job, token?: string) => {
+      context.logger.debug({ queue, jobId: job.id, attempt: job.attemptsMade }, 'job started');
+      return processor(job, token);
+    };
+    const worker = new Worker(queue, logged, { connection: backend.connection, concurrency: workerConcurrency });
     worker.on('failed', (job, error) => context.logger.error({ queue, jobId: job?.id, err: error }, 'job failed'));
     worker.on('error', (error) => context.logger.error({ queue, err: error }, 'worker error'));
     workers.push(worker);

@@ -11,6 +11,9 @@ interface ProcStat {
   readonly cpuSeconds: number;
 }
 
+/** The label under which a snapshot carries the CPU seconds of every process on the machine, ours or not. */
+export const MACHINE = 'machine';
+
 const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;
 
 /** Over the process tree of `root`. Linux only (reads /proc); elsewhere an empty snapshot. */
@@ -23,7 +26,20 @@ export function snapshotCpu(root: number, labels: ReadonlyMap<number, string>): 
     const label = labels.get(stat.pid) ?? stat.name;
     byLabel.set(label, (byLabel.get(label) ?? 0) + stat.cpuSeconds);
   }
+  const machine = machineBusySeconds();
+  if (machine !== undefined) byLabel.set(MACHINE, machine);
   return byLabel;
+}
+
+/** From the first line of /proc/stat: all time not idle or waiting for I/O. */
+function machineBusySeconds(): number | undefined {
+  try {
+    const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+    const [user, nice, system, , , irq, softirq, steal] = fields.map(Number);
+    return [user, nice, system, irq, softirq, steal].reduce<number>((sum, ticks) => sum + (ticks ?? 0), 0) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Cores used by each process name between two snapshots; processes that exited in between are not counted. */

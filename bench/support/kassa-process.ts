@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { terminate } from './exit.ts';
 import { freePort } from './ports.ts';
@@ -26,7 +27,8 @@ export async function startKassa(options: { redisUrl?: string }): Promise<KassaP
   const env = { ...inheritedEnv(), ...(await kassaEnv(dataDir, postgresPort)), ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}) };
   const child = spawn(process.execPath, [KASSA_BIN, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const stop = async () => {
-    await terminate(child, 60_000);
+    const ended = await terminate(child, 60_000);
+    if (ended !== 0) console.error(`kassa start ended with ${typeof ended === 'number' ? `exit code ${ended}` : ended} after SIGTERM (expected exit code 0)`);
     rmSync(dataDir, { recursive: true, force: true });
   };
   try {
@@ -66,33 +68,38 @@ async function kassaEnv(dataDir: string, postgresPort: number): Promise<Record<s
 /** Waits for runStart's banner, then passes whatever else the child prints through to stderr. */
 function readBanner(child: ChildProcess): Promise<{ url: string; apiKey: string }> {
   return new Promise((resolve, reject) => {
-    let output = '';
+    const stdout = createInterface({ input: child.stdout! });
+    const seen: string[] = [];
+    let url: string | undefined;
     const timer = setTimeout(() => fail(new Error(`kassa start printed no banner within ${STARTUP_TIMEOUT_MS / 1000} s`)), STARTUP_TIMEOUT_MS);
-    const onExit = (code: number | null, signal: string | null) => fail(new Error(`kassa start exited (${signal ?? code}) before it was ready:\n${output}`));
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const url = /Kassa is running at (\S+)/.exec(output)?.[1];
-      const apiKey = /demo credential \(.*\): (\S+)/.exec(output)?.[1];
+    const onExit = (code: number | null, signal: string | null) => fail(new Error(`kassa start exited (${signal ?? code}) before it was ready:\n${seen.join('\n')}`));
+    const onLine = (line: string) => {
+      seen.push(line);
+      url ??= /Kassa is running at (\S+)/.exec(line)?.[1];
+      const apiKey = /demo credential \(.*\): (\S+)/.exec(line)?.[1];
       if (!url || !apiKey) return;
       settle();
-      child.stdout!.on('data', (more: Buffer) => process.stderr.write(prefixed(more)));
+      stdout.on('line', passThrough);
       resolve({ url, apiKey });
     };
     const settle = () => {
       clearTimeout(timer);
       child.off('exit', onExit);
-      child.stdout!.off('data', onData);
+      stdout.off('line', onLine);
     };
     function fail(error: Error) {
       settle();
       reject(error);
     }
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', (chunk: Buffer) => process.stderr.write(prefixed(chunk)));
+    stdout.on('line', onLine);
+    createInterface({ input: child.stderr! }).on('line', passThrough);
     child.once('exit', onExit);
   });
 }
 
-function prefixed(chunk: Buffer): string {
-  return chunk.toString().replace(/^(?=.)/gm, '[kassa] ');
+const MAX_LINE = 300;
+
+/** Kassa's own lines, marked and cut short: an error log can carry a whole serialised pg client. */
+function passThrough(line: string): void {
+  process.stderr.write(`[kassa] ${line.length > MAX_LINE ? `${line.slice(0, MAX_LINE)}…` : line}\n`);
 }

@@ -21,13 +21,14 @@ export async function startRedisServer(): Promise<RedisServer> {
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'], { stdio: 'ignore' });
   const url = `redis://127.0.0.1:${port}`;
   await waitForPing(url);
-  return { url, pid: child.pid!, stop: () => terminate(child, 10_000) };
+  return { url, pid: child.pid!, stop: async () => void (await terminate(child, 10_000)) };
 }
 
 async function waitForPing(url: string): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    client.on('error', () => undefined); // refusals until the server listens are expected; connect() rejects too
     try {
       await client.connect();
       await client.ping();
