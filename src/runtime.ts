@@ -4,7 +4,8 @@ import type { Config } from './config/index.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded-postgres.ts';
 import { createDatabase } from './db/knex.ts';
 import { migrateToLatest } from './db/migrate.ts';
-import { countOrdersByStatus } from './db/repositories/orders.ts';
+import { GroupCommit } from './db/group-commit.ts';
+import { countOrdersByStatus, insertOrders, type NewOrder } from './db/repositories/orders.ts';
 import { createLogger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
 import { createQueueBackend, type QueueBackend } from './queue/backend.ts';
@@ -41,7 +42,13 @@ export async function openRuntime(config: Config, options: { logger?: Logger; sa
   const rails = createRailRegistry({ sandboxUrl: options.sandboxUrl, timeoutMs: config.RAIL_TIMEOUT_MS });
   const metrics = new Metrics();
   metrics.attach({ ordersByStatus: () => countOrdersByStatus(db), queueDepths: () => queues.depth() });
-  const context: ServiceContext = { config, db, rails, queues, logger, metrics };
+  const orderWrites = new GroupCommit<NewOrder, boolean>((orders) => insertOrders(db, orders), {
+    maxBatch: 500,
+    maxConcurrent: 4,
+    conflictKey: (write) => `${write.order.organisationId}:${write.idempotencyKey}`,
+    flushOne: async (write) => (await insertOrders(db, [write]))[0]!,
+  });
+  const context: ServiceContext = { config, db, orderWrites, rails, queues, logger, metrics };
   return {
     context,
     backend,

@@ -6,7 +6,6 @@ import { scopeToWrite } from '../domain/order.ts';
 import { grants } from '../domain/scopes.ts';
 import type { Caller, RequestOrigin } from '../domain/caller.ts';
 import { findIdempotentResponse } from '../db/repositories/idempotency-keys.ts';
-import { IdempotencyKeyTaken, insertOrder } from '../db/repositories/orders.ts';
 import type { ServiceContext } from './context.ts';
 import { replayable, type Idempotency } from './idempotent-replay.ts';
 import { presentOrder, type PresentedOrder } from './present-order.ts';
@@ -31,7 +30,7 @@ export interface SubmittedOrder {
  * Accepts an order and answers at once: the order, its first event and the work for the workers are committed
  * together, and the rail is never called from here.
  */
-export async function submitOrder(context: Pick<ServiceContext, 'db' | 'rails'>, caller: Caller, origin: RequestOrigin, request: OrderRequest, idempotency: Idempotency): Promise<SubmittedOrder> {
+export async function submitOrder(context: Pick<ServiceContext, 'db' | 'rails' | 'orderWrites'>, caller: Caller, origin: RequestOrigin, request: OrderRequest, idempotency: Idempotency): Promise<SubmittedOrder> {
   if (!grants(caller.scopes, scopeToWrite(request.kind))) {
     throw new ProblemError(403, 'insufficient_scope', 'Forbidden', `a ${request.kind} order needs the ${scopeToWrite(request.kind)} scope`);
   }
@@ -58,28 +57,24 @@ export async function submitOrder(context: Pick<ServiceContext, 'db' | 'rails'>,
     updatedAt: now,
   };
   const body: PresentedOrder = presentOrder(order, [{ id: '0', orderId: id, fromStatus: null, toStatus: 'received', detail: {}, createdAt: now }]);
-  try {
-    await insertOrder(context.db, {
-      order,
-      idempotencyKey: idempotency.key,
-      requestHash: idempotency.requestHash,
-      responseBody: body,
-      audit: {
-        organisationId: caller.organisationId,
-        clientId: caller.clientId,
-        actor: caller.clientName,
-        action: 'order.create',
-        target: id,
-        sourceIp: origin.sourceIp,
-        requestId: origin.requestId,
-        detail: { kind: request.kind, currency: request.amount.currency },
-      },
-    });
-    return { status: 201, body, replayed: false };
-  } catch (error) {
-    if (!(error instanceof IdempotencyKeyTaken)) throw error;
-    return replay(context, caller, idempotency);
-  }
+  const written = await context.orderWrites.submit({
+    order,
+    idempotencyKey: idempotency.key,
+    requestHash: idempotency.requestHash,
+    responseBody: body,
+    audit: {
+      organisationId: caller.organisationId,
+      clientId: caller.clientId,
+      actor: caller.clientName,
+      action: 'order.create',
+      target: id,
+      sourceIp: origin.sourceIp,
+      requestId: origin.requestId,
+      detail: { kind: request.kind, currency: request.amount.currency },
+    },
+  });
+  if (written) return { status: 201, body, replayed: false };
+  return replay(context, caller, idempotency);
 }
 
 async function replay(context: Pick<ServiceContext, 'db'>, caller: Caller, idempotency: Idempotency): Promise<SubmittedOrder> {

@@ -12,49 +12,56 @@ export interface NewOrder {
   readonly audit: AuditEntry;
 }
 
-export class IdempotencyKeyTaken extends Error {
-  override name = 'IdempotencyKeyTaken';
-}
-
 /**
- * Writes the order, its first event, its outbox row, the idempotency record and the audit entry
- * in one statement: one round trip, and all of it or none of it.
+ * Writes each order with its first event, its outbox row, its idempotency record and its audit entry, in one
+ * statement for the whole batch: all of a batch's writes or none. An order whose idempotency key is already
+ * taken is not written; the answer says, per input, whether it was.
  */
-export async function insertOrder(db: Database, input: NewOrder): Promise<void> {
-  const { order, audit } = input;
-  const auditRow = auditColumns(audit);
-  try {
-    await db.raw(
-      `WITH o AS (
-         INSERT INTO orders (id, organisation_id, kind, status, amount_minor, currency, payer, payee, reference,
-                             callback_url, metadata, rail, rail_key, created_at, updated_at)
-         VALUES (?, ?, ?, 'received', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id, rail, created_at
-       ), e AS (
-         INSERT INTO order_events (order_id, from_status, to_status, created_at) SELECT id, NULL, 'received', created_at FROM o
-       ), x AS (
-         INSERT INTO outbox (order_id, rail) SELECT id, rail FROM o
-       ), i AS (
-         INSERT INTO idempotency_keys (organisation_id, key, request_hash, response_status, response_body) VALUES (?, ?, ?, 201, ?)
-       )
-       INSERT INTO audit_log (organisation_id, client_id, actor, action, target, source_ip, request_id, detail)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      [
-        order.id, order.organisationId, order.kind, order.amount.minor.toString(), order.amount.currency,
-        JSON.stringify(order.payer), JSON.stringify(order.payee), order.reference, order.callbackUrl,
-        JSON.stringify(order.metadata), order.rail, order.railKey, order.createdAt, order.updatedAt,
-        order.organisationId, input.idempotencyKey, input.requestHash, JSON.stringify(input.responseBody),
-        auditRow.organisation_id, auditRow.client_id, auditRow.actor, auditRow.action, auditRow.target,
-        auditRow.source_ip, auditRow.request_id, auditRow.detail,
-      ],
-    );
-  } catch (error) {
-    if (isUniqueViolation(error, 'idempotency_keys_pkey')) throw new IdempotencyKeyTaken();
-    throw error;
-  }
-}
-
-function isUniqueViolation(error: unknown, constraint: string): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: string }).code === '23505' && (error as { constraint?: string }).constraint === constraint;
+export async function insertOrders(db: Database, inputs: readonly NewOrder[]): Promise<boolean[]> {
+  const rows = inputs.map(({ order, audit, idempotencyKey, requestHash, responseBody }) => {
+    const auditRow = auditColumns(audit);
+    return {
+      id: order.id, organisation_id: order.organisationId, kind: order.kind, amount_minor: order.amount.minor.toString(),
+      currency: order.amount.currency, payer: order.payer, payee: order.payee, reference: order.reference,
+      callback_url: order.callbackUrl, metadata: order.metadata, rail: order.rail, rail_key: order.railKey,
+      created_at: order.createdAt.toISOString(), idempotency_key: idempotencyKey, request_hash: requestHash,
+      response_body: responseBody, client_id: auditRow.client_id, actor: auditRow.actor, action: auditRow.action,
+      source_ip: auditRow.source_ip, request_id: auditRow.request_id, audit_detail: audit.detail ?? {},
+    };
+  });
+  const result = (await db.raw(
+    `WITH input AS (
+       SELECT * FROM jsonb_to_recordset(?::jsonb) AS x(
+         id uuid, organisation_id uuid, kind text, amount_minor bigint, currency text, payer jsonb, payee jsonb,
+         reference text, callback_url text, metadata jsonb, rail text, rail_key text, created_at timestamptz,
+         idempotency_key text, request_hash text, response_body jsonb, client_id uuid, actor text, action text,
+         source_ip text, request_id text, audit_detail jsonb)
+     ), keys AS (
+       INSERT INTO idempotency_keys (organisation_id, key, request_hash, response_status, response_body)
+       SELECT organisation_id, idempotency_key, request_hash, 201, response_body FROM input
+       ON CONFLICT DO NOTHING
+       RETURNING organisation_id, key
+     ), accepted AS (
+       SELECT input.* FROM input JOIN keys ON keys.organisation_id = input.organisation_id AND keys.key = input.idempotency_key
+     ), o AS (
+       INSERT INTO orders (id, organisation_id, kind, status, amount_minor, currency, payer, payee, reference,
+                           callback_url, metadata, rail, rail_key, created_at, updated_at)
+       SELECT id, organisation_id, kind, 'received', amount_minor, currency, payer, payee, reference,
+              callback_url, metadata, rail, rail_key, created_at, created_at FROM accepted
+       RETURNING id, rail, created_at
+     ), e AS (
+       INSERT INTO order_events (order_id, from_status, to_status, created_at) SELECT id, NULL, 'received', created_at FROM o
+     ), x AS (
+       INSERT INTO outbox (order_id, rail) SELECT id, rail FROM o
+     ), a AS (
+       INSERT INTO audit_log (at, organisation_id, client_id, actor, action, target, source_ip, request_id, detail)
+       SELECT created_at, organisation_id, client_id, actor, action, id::text, source_ip, request_id, audit_detail FROM accepted
+     )
+     SELECT id FROM accepted`,
+    [JSON.stringify(rows)],
+  )) as { rows: { id: string }[] };
+  const written = new Set(result.rows.map((row) => row.id));
+  return inputs.map((input) => written.has(input.order.id));
 }
 
 export async function findOrder(db: Database, organisationId: string, id: string): Promise<Order | undefined> {
