@@ -1,5 +1,5 @@
 /**
- * `npm run bench:api [-- --duration 30 --connections 50 --backend postgres|redis|both]`
+ * `npm run bench:api [-- --duration 30 --connections 50 --backend postgres|redis|both --profile DIR]`
  *
  * Starts Kassa as a user would (`kassa start`: API, workers and sandbox rail over an embedded PostgreSQL),
  * loads POST /v1/orders with autocannon, then times how long the pipeline takes to complete every accepted
@@ -19,6 +19,8 @@ interface Settings {
   readonly durationS: number;
   readonly connections: number;
   readonly backends: readonly Backend[];
+  /** Where Kassa's process writes a V8 CPU profile (--cpu-prof), when asked. */
+  readonly profileDir: string | undefined;
 }
 
 const TITLES: Record<Backend, string> = {
@@ -33,12 +35,13 @@ function readSettings(): Settings {
       duration: { type: 'string', default: '30' },
       connections: { type: 'string', default: '50' },
       backend: { type: 'string', default: 'both' },
+      profile: { type: 'string' },
     },
   });
   const backends: Record<string, Backend[]> = { postgres: ['postgres'], redis: ['redis'], both: ['postgres', 'redis'] };
   const chosen = backends[values.backend];
   if (!chosen) throw new Error(`--backend: expected postgres, redis or both, got "${values.backend}"`);
-  return { durationS: positiveInteger('--duration', values.duration), connections: positiveInteger('--connections', values.connections), backends: chosen };
+  return { durationS: positiveInteger('--duration', values.duration), connections: positiveInteger('--connections', values.connections), backends: chosen, profileDir: values.profile };
 }
 
 function positiveInteger(flag: string, text: string): number {
@@ -55,7 +58,7 @@ async function benchmark(backend: Backend, settings: Settings): Promise<Measurem
   console.log(`\n${TITLES[backend]}: starting Kassa…`);
   const redis = backend === 'redis' ? await startRedisServer() : undefined;
   try {
-    const kassa = await startKassa({ redisUrl: redis?.url });
+    const kassa = await startKassa({ redisUrl: redis?.url, profileDir: settings.profileDir });
     try {
       return await measure(TITLES[backend], kassa, redis, settings);
     } finally {

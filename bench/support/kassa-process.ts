@@ -21,11 +21,12 @@ const STARTUP_TIMEOUT_MS = 180_000;
 const INHERITED_OVERRIDES = ['DATABASE_URL', 'REDIS_URL', 'SANDBOX_RAIL_URL', 'PUBLIC_URL', 'HOST', 'KASSA_DATA_DIR'];
 
 /** `kassa start` in a child process, as a user runs it, on free ports and a fresh data folder. */
-export async function startKassa(options: { redisUrl?: string }): Promise<KassaProcess> {
+export async function startKassa(options: { redisUrl?: string; profileDir?: string }): Promise<KassaProcess> {
   const dataDir = freshDataDir();
   const postgresPort = await freePort();
   const env = { ...inheritedEnv(), ...(await kassaEnv(dataDir, postgresPort)), ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}) };
-  const child = spawn(process.execPath, [KASSA_BIN, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const profiling = options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [];
+  const child = spawn(process.execPath, [...profiling, KASSA_BIN, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const stop = async () => {
     const ended = await terminate(child, 60_000);
     if (ended !== 0) console.error(`kassa start ended with ${typeof ended === 'number' ? `exit code ${ended}` : ended} after SIGTERM (expected exit code 0)`);

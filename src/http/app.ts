@@ -37,6 +37,7 @@ export function createApp(context: ServiceContext, publicUrl: () => string): Exp
 
 function requestLog(context: ServiceContext): express.RequestHandler {
   return (req, res, next) => {
+    if (!context.logger.isLevelEnabled('debug')) return next();
     const started = performance.now();
     res.on('finish', () => {
       context.logger.debug({
