@@ -6,6 +6,7 @@ import { start } from '../http/server.ts';
 import { createLogger } from '../observability/logger.ts';
 import { openRuntime, type Runtime } from '../runtime.ts';
 import { createApiClient } from '../services/create-api-client.ts';
+import { superviseWorkerProcess } from './worker-process.ts';
 import type { Scope } from '../domain/scopes.ts';
 import { SCOPES } from '../domain/scopes.ts';
 
@@ -54,13 +55,13 @@ async function issueDemoCredential(runtime: Runtime): Promise<string> {
 export async function runStart(config: Config): Promise<void> {
   const logger = createLogger(config.LOG_LEVEL);
   const simulator = config.SANDBOX_RAIL_URL ? undefined : await startSandboxSimulator({ port: config.SANDBOX_SIMULATOR_PORT });
-  const runtime = await openRuntime(config, { logger, sandboxUrl: config.SANDBOX_RAIL_URL ?? simulator!.url });
-  const workers = await startWorkers(runtime.context, runtime.backend);
+  const sandboxUrl = config.SANDBOX_RAIL_URL ?? simulator!.url;
+  const runtime = await openRuntime(config, { logger, sandboxUrl });
+  const workers = superviseWorkerProcess({ ...process.env, DATABASE_URL: runtime.databaseUrl, SANDBOX_RAIL_URL: sandboxUrl }, logger);
   const api = await start(runtime.context, { host: config.HOST, port: config.PORT, publicUrl: config.PUBLIC_URL });
   const demoKey = config.DEMO_CREDENTIAL ? await issueDemoCredential(runtime) : undefined;
   onShutdown(async () => {
-    await api.stop();
-    await workers.close();
+    await Promise.all([api.stop(), workers.stop()]);
     await runtime.close();
     await simulator?.close();
   });

@@ -1,0 +1,44 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+
+const KASSA_BIN = fileURLToPath(new URL('../../bin/kassa.js', import.meta.url));
+const RESTART_DELAY_MS = 1_000;
+
+export interface SupervisedWorkers {
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs `kassa worker` as a child of `kassa start`, so the workers and the API each have an event loop (and
+ * a core) of their own, and starts it again if it dies: orders it had in hand are recovered by the sweeper.
+ */
+export function superviseWorkerProcess(environment: NodeJS.ProcessEnv, logger: Logger): SupervisedWorkers {
+  let child: ChildProcess | undefined;
+  let stopping = false;
+  let restartTimer: NodeJS.Timeout | undefined;
+
+  const launch = () => {
+    const started = fork(KASSA_BIN, ['worker'], { env: environment, stdio: 'inherit' });
+    child = started;
+    started.once('exit', (code, signal) => {
+      if (child === started) child = undefined;
+      if (stopping) return;
+      logger.error({ code, signal }, 'worker process ended unexpectedly; starting it again');
+      restartTimer = setTimeout(launch, RESTART_DELAY_MS);
+    });
+  };
+  launch();
+
+  return {
+    async stop() {
+      stopping = true;
+      clearTimeout(restartTimer);
+      const running = child;
+      if (!running || running.exitCode !== null) return;
+      const exited = new Promise((resolve) => running.once('exit', resolve));
+      running.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
