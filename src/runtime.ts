@@ -39,7 +39,7 @@ export async function openRuntime(config: Config, options: { logger?: Logger; sa
   }
   const backend = createQueueBackend({ redisUrl: config.REDIS_URL, databaseUrl, schema: config.QUEUE_SCHEMA });
   const queues = new QueueProducers(backend);
-  const rails = createRailRegistry({ sandboxUrl: options.sandboxUrl, timeoutMs: config.RAIL_TIMEOUT_MS });
+  const rails = createRailRegistry(config, { sandbox: { baseUrl: options.sandboxUrl } });
   const metrics = new Metrics();
   metrics.attach({ ordersByStatus: () => countOrdersByStatus(db), queueDepths: () => queues.depth() });
   const orderWrites = new GroupCommit<NewOrder, boolean>((orders) => insertOrders(db, orders), {

@@ -18,20 +18,35 @@ export async function startWorkers(context: ServiceContext, backend: QueueBacken
   const { Worker } = backend.classes;
   const concurrency = context.config.WORKER_CONCURRENCY;
   const workers: BoundWorker[] = [];
-  const run = (queue: string, processor: (job: Job, token?: string) => Promise<unknown>, workerConcurrency = concurrency) => {
+  const run = (queue: string, processor: (job: Job, token?: string) => Promise<unknown>, options: { concurrency?: number; ratePerSecond?: number } = {}) => {
     const logged = async (job: Job, token?: string) => {
       context.logger.debug({ queue, jobId: job.id, attempt: job.attemptsMade }, 'job started');
       return processor(job, token);
     };
-    const worker = new Worker(queue, logged, { connection: backend.connection, concurrency: workerConcurrency });
+    const worker = new Worker(queue, logged, {
+      connection: backend.connection,
+      concurrency: options.concurrency ?? concurrency,
+      ...(options.ratePerSecond ? { limiter: { max: options.ratePerSecond, duration: 1000 } } : {}),
+    });
     worker.on('failed', (job, error) => context.logger.error({ queue, jobId: job?.id, err: error }, 'job failed'));
     worker.on('error', (error) => context.logger.error({ queue, err: error }, 'worker error'));
     workers.push(worker);
+    return worker;
   };
-  for (const rail of context.rails.ids()) run(dispatchQueueName(rail), dispatchProcessor(context, rail));
+  for (const rail of context.rails.ids()) {
+    const settings = context.rails.queueSettings(rail);
+    const holdQueue = async (untilMs: number): Promise<never> => {
+      await worker.rateLimit(Math.max(untilMs - Date.now(), 1));
+      throw Worker.RateLimitError();
+    };
+    const worker: BoundWorker = run(dispatchQueueName(rail), dispatchProcessor(context, rail, holdQueue), {
+      concurrency: settings.concurrency,
+      ratePerSecond: settings.ratePerSecond,
+    });
+  }
   run(INQUIRY_QUEUE, inquiryProcessor(context));
   run(WEBHOOK_QUEUE, webhookProcessor(context));
-  run(MAINTENANCE_QUEUE, maintenanceProcessor(context), 1);
+  run(MAINTENANCE_QUEUE, maintenanceProcessor(context), { concurrency: 1 });
   await context.queues.queue(MAINTENANCE_QUEUE).upsertJobScheduler('sweeper', { every: context.config.SWEEPER_INTERVAL_MS }, { name: SWEEP_JOB, opts: { removeOnComplete: 100, removeOnFail: 100 } });
 
   const relay = new OutboxRelay(context.db, context.queues, { chunkSize: context.config.DISPATCH_CHUNK_SIZE, pollMs: context.config.OUTBOX_POLL_MS, logger: context.logger });

@@ -4,6 +4,22 @@ const booleanFlag = z.enum(['true', 'false']).transform((value) => value === 'tr
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveMs = z.coerce.number().int().positive();
 
+/** One row of the routing table: the first route whose fields all match an order picks its rail. */
+const railRoutesSchema = z.array(
+  z.strictObject({
+    rail: z.string().min(1),
+    partyType: z.enum(['msisdn', 'iban', 'bank_account', 'functional_id', 'card']).optional(),
+    /** Bank BIC, operator code, or an MSISDN prefix such as "+2547". */
+    institution: z.string().min(1).optional(),
+    currency: z.string().length(3).optional(),
+    direction: z.enum(['disbursement', 'collection']).optional(),
+  }),
+);
+export type RailRoute = z.infer<typeof railRoutesSchema>[number];
+
+/** Variables that configure Kassa itself rather than one rail's adapter. */
+const CORE_RAIL_VARIABLES = new Set(['RAILS', 'RAIL_ROUTES', 'RAIL_TIMEOUT_MS']);
+
 const environmentSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -31,10 +47,34 @@ const environmentSchema = z.object({
   AUTH_CACHE_TTL_MS: z.coerce.number().int().min(0).default(5_000),
   SANDBOX_RAIL_URL: z.url().optional(),
   SANDBOX_SIMULATOR_PORT: port.default(8090),
+  RAILS: z
+    .string()
+    .regex(/^[a-z0-9-]+(,[a-z0-9-]+)*$/, 'a comma-separated list of rail ids such as sandbox,bank-iso20022')
+    .default('sandbox')
+    .transform((list) => list.split(',')),
+  RAIL_ROUTES: z
+    .string()
+    .optional()
+    .transform((text, context) => {
+      if (text === undefined) return undefined;
+      try {
+        return railRoutesSchema.parse(JSON.parse(text));
+      } catch (error) {
+        context.addIssue({ code: 'custom', message: `must be a JSON array of routes: ${(error as Error).message}` });
+        return z.NEVER;
+      }
+    }),
+  CIRCUIT_FAILURE_THRESHOLD: z.coerce.number().int().min(1).default(5),
+  CIRCUIT_COOLDOWN_MS: positiveMs.default(30_000),
   DEMO_CREDENTIAL: booleanFlag.default(true),
 });
 
-export type Config = Readonly<z.infer<typeof environmentSchema>>;
+export type Config = Readonly<
+  z.infer<typeof environmentSchema> & {
+    /** Every RAIL_<ID>_<OPTION> variable, for the rail registry to hand each adapter its own. */
+    readonly railSettings: Readonly<Record<string, string>>;
+  }
+>;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -48,5 +88,11 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env, overrid
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     throw new ConfigError(`invalid configuration — ${problems.join('; ')}`);
   }
-  return Object.freeze({ ...parsed.data, ...overrides });
+  const railSettings = Object.fromEntries(Object.entries(present).filter(([name]) => name.startsWith('RAIL_') && !CORE_RAIL_VARIABLES.has(name))) as Record<string, string>;
+  return Object.freeze({ ...parsed.data, railSettings: Object.freeze(railSettings), ...overrides });
+}
+
+/** Where rails and clients reach this Kassa: PUBLIC_URL, or the API's own address. */
+export function publicBaseUrl(config: Pick<Config, 'PUBLIC_URL' | 'HOST' | 'PORT'>): string {
+  return (config.PUBLIC_URL ?? `http://${config.HOST}:${config.PORT}`).replace(/\/+$/, '');
 }

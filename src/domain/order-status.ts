@@ -1,4 +1,4 @@
-export const ORDER_STATUSES = ['received', 'queued', 'submitted', 'unknown', 'completed', 'failed', 'cancelled'] as const;
+export const ORDER_STATUSES = ['received', 'queued', 'submitted', 'requires_action', 'unknown', 'completed', 'failed', 'cancelled'] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
 export const FINAL_STATUSES: readonly OrderStatus[] = ['completed', 'failed', 'cancelled'];
@@ -7,7 +7,8 @@ export const FINAL_STATUSES: readonly OrderStatus[] = ['completed', 'failed', 'c
 const TRANSITIONS: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
   received: ['queued', 'submitted', 'cancelled'],
   queued: ['submitted', 'cancelled'],
-  submitted: ['completed', 'failed', 'unknown'],
+  submitted: ['requires_action', 'completed', 'failed', 'unknown'],
+  requires_action: ['completed', 'failed', 'unknown'],
   unknown: ['completed', 'failed'],
   completed: [],
   failed: [],
@@ -28,3 +29,6 @@ export function isFinal(status: OrderStatus): boolean {
 }
 
 export const CANCELLABLE_STATUSES = statusesLeadingTo('cancelled');
+
+/** Statuses in which a rail holds the order and Kassa waits for its word (callback or inquiry). */
+export const AWAITING_RAIL_STATUSES: readonly OrderStatus[] = ['submitted', 'requires_action', 'unknown'];

@@ -1,6 +1,9 @@
 import type { Money } from './money.ts';
 import type { OrderStatus } from './order-status.ts';
 
+/** What the payer must still do for a collection to go through (approve on the phone, pay on a hosted page). */
+export type NextAction = { readonly type: 'payer_approval'; readonly message?: string } | { readonly type: 'redirect'; readonly url: string };
+
 export const ORDER_KINDS = ['fee', 'benefit'] as const;
 export type OrderKind = (typeof ORDER_KINDS)[number];
 
@@ -29,6 +32,7 @@ export interface Order {
   readonly railReference: string | null;
   readonly failureCode: string | null;
   readonly failureReason: string | null;
+  readonly nextAction: NextAction | null;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }

@@ -9,6 +9,7 @@ import { auditRouter } from './routes/audit.ts';
 import { clientsRouter } from './routes/clients.ts';
 import { operationsRouter } from './routes/operations.ts';
 import { ordersRouter } from './routes/orders.ts';
+import { railCallbacksRouter } from './routes/rail-callbacks.ts';
 import { webhookEndpointRouter } from './routes/webhook-endpoint.ts';
 
 export function createApp(context: ServiceContext, publicUrl: () => string): Express {
@@ -19,6 +20,8 @@ export function createApp(context: ServiceContext, publicUrl: () => string): Exp
   app.use(helmet());
   app.use(requestLog(context));
   app.use(operationsRouter(context, publicUrl));
+
+  app.use('/v1/rails', railCallbacksRouter(context));
 
   const v1 = express.Router();
   v1.use(authenticate(context.db, context.config.AUTH_CACHE_TTL_MS));

@@ -1,26 +1,35 @@
 import { isRailError, type RailError, type RailOutcome, type RailPayment } from '../../adapters/contract.ts';
+import { AWAITING_RAIL_STATUSES } from '../domain/order-status.ts';
 import { loadOrders, transitionOrders } from '../db/repositories/orders.ts';
+import { publicBaseUrl } from '../config/index.ts';
 import type { ServiceContext } from './context.ts';
 import { railPaymentFor } from './rail-payment.ts';
+import { railGate } from './rail-circuit.ts';
 import { countTransitions, recordRailOutcomes } from './record-rail-outcomes.ts';
 
 /**
- * Sends a chunk of orders to their rail. Only orders this call moves to `submitted` are sent; an order that
+ * Sends a chunk of orders to their rail, unless the rail's circuit is open: then nothing is claimed and the
+ * caller holds the rail's queue until the circuit's retry time, so waiting burns no retries. Only orders this call moves to `submitted` are sent; an order that
  * is already `submitted` was sent by an earlier, interrupted run, so it is inquired about instead of resent.
  */
-export async function dispatchOrders(context: ServiceContext, rail: string, orderIds: readonly string[]): Promise<void> {
+export async function dispatchOrders(context: ServiceContext, rail: string, orderIds: readonly string[]): Promise<{ holdUntilMs?: number }> {
+  const gate = railGate(context);
+  const admission = await gate.admit(rail);
+  if (admission.kind === 'wait') return { holdUntilMs: admission.untilMs };
   const claimed = await transitionOrders(context.db, 'submitted', orderIds.map((id) => ({ id, detail: { rail } })), { countDispatch: true });
   countTransitions(context, claimed);
   const claimedIds = new Set(claimed.map((change) => change.order.id));
   const interrupted = (await loadOrders(context.db, orderIds.filter((id) => !claimedIds.has(id))))
-    .filter((order) => order.status === 'submitted' || order.status === 'unknown');
+    .filter((order) => AWAITING_RAIL_STATUSES.includes(order.status));
   await context.queues.inquire(interrupted.map((order) => ({ data: { orderId: order.id, attempt: 0 }, delayMs: context.config.INQUIRY_BASE_DELAY_MS })));
-  if (claimed.length === 0) return;
+  if (claimed.length === 0) return {};
 
   const orders = claimed.map((change) => change.order);
-  const outcomes = await sendChunk(context, rail, orders.map(railPaymentFor));
+  const outcomes = await sendChunk(context, rail, orders.map((order) => railPaymentFor(order, publicBaseUrl(context.config))));
+  await gate.report(rail, outcomes.values());
   const followUps = await recordRailOutcomes(context, orders, outcomes, 0);
   await context.queues.inquire(followUps.map((followUp) => ({ data: { orderId: followUp.orderId, attempt: followUp.attempt }, delayMs: followUp.delayMs })));
+  return {};
 }
 
 async function sendChunk(context: ServiceContext, rail: string, payments: RailPayment[]): Promise<ReadonlyMap<string, RailOutcome | RailError>> {

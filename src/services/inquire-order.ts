@@ -1,6 +1,9 @@
 import { isRailError, type RailError, type RailStatus } from '../../adapters/contract.ts';
+import { AWAITING_RAIL_STATUSES } from '../domain/order-status.ts';
 import { loadOrders } from '../db/repositories/orders.ts';
+import { publicBaseUrl } from '../config/index.ts';
 import type { ServiceContext } from './context.ts';
+import { railGate } from './rail-circuit.ts';
 import { railPaymentFor } from './rail-payment.ts';
 import { recordRailOutcomes, type FollowUp } from './record-rail-outcomes.ts';
 
@@ -11,20 +14,24 @@ import { recordRailOutcomes, type FollowUp } from './record-rail-outcomes.ts';
  */
 export async function inquireOrder(context: ServiceContext, orderId: string, attempt: number): Promise<FollowUp | undefined> {
   const [order] = await loadOrders(context.db, [orderId]);
-  if (!order || (order.status !== 'submitted' && order.status !== 'unknown')) return undefined;
+  if (!order || !AWAITING_RAIL_STATUSES.includes(order.status)) return undefined;
+  const gate = railGate(context);
+  const admission = await gate.admit(order.rail);
+  if (admission.kind === 'wait') return { orderId, attempt, delayMs: Math.max(admission.untilMs - Date.now(), 0) };
   const adapter = context.rails.get(order.rail);
   let answer: RailStatus | RailError;
   const started = performance.now();
   try {
     answer = await adapter.getStatus(order.railKey);
     if (answer.status === 'not_found') {
-      const resent = await adapter.initiateChunk([railPaymentFor(order)]);
+      const resent = await adapter.initiateChunk([railPaymentFor(order, publicBaseUrl(context.config))]);
       answer = resent.get(order.railKey) ?? { status: 'not_found' };
     }
   } catch (error) {
     if (!isRailError(error)) throw error;
     answer = error;
   }
+  await gate.report(order.rail, [answer]);
   context.metrics.railLatency.observe(
     { rail: order.rail, operation: 'inquire', outcome: isRailError(answer) ? answer.decision : answer.status },
     (performance.now() - started) / 1000,

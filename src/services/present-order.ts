@@ -18,6 +18,7 @@ export function presentOrder(order: Order, events?: readonly OrderEvent[]) {
     rail: order.rail,
     rail_reference: order.railReference,
     failure: order.failureCode ? { code: order.failureCode, reason: order.failureReason } : null,
+    next_action: order.status === 'requires_action' ? order.nextAction : null,
     created_at: order.createdAt.toISOString(),
     updated_at: order.updatedAt.toISOString(),
     ...(events ? { events: events.map((event) => ({ from: event.fromStatus, to: event.toStatus, at: event.createdAt.toISOString(), detail: event.detail })) } : {}),

@@ -24,6 +24,7 @@ export async function recordRailOutcomes(
   const completed: StatusChange[] = [];
   const failed: StatusChange[] = [];
   const becameUnknown: StatusChange[] = [];
+  const awaitingPayer: StatusChange[] = [];
   const followUps: FollowUp[] = [];
   const later = () => backoffDelay(attempt, context.config.INQUIRY_BASE_DELAY_MS, context.config.INQUIRY_MAX_DELAY_MS);
 
@@ -40,6 +41,9 @@ export async function recordRailOutcomes(
     } else if (outcome.status === 'failed') {
       failed.push({ id: order.id, railReference: outcome.railReference ?? null, failureCode: outcome.reasonCode, failureReason: outcome.reason, detail: { reason_code: outcome.reasonCode } });
     } else {
+      if ('nextAction' in outcome && outcome.nextAction && order.status !== 'requires_action') {
+        awaitingPayer.push({ id: order.id, railReference: outcome.railReference ?? null, nextAction: outcome.nextAction, detail: { next_action: outcome.nextAction.type } });
+      }
       followUps.push({ orderId: order.id, attempt: attempt + 1, delayMs: later() });
     }
   }
@@ -48,6 +52,7 @@ export async function recordRailOutcomes(
     ...(await transitionOrders(context.db, 'completed', completed)),
     ...(await transitionOrders(context.db, 'failed', failed)),
     ...(await transitionOrders(context.db, 'unknown', becameUnknown)),
+    ...(await transitionOrders(context.db, 'requires_action', awaitingPayer)),
   ];
   countTransitions(context, changed);
   await context.queues.deliverWebhooks(webhooksOf(changed));

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { ProblemError } from '../domain/errors.ts';
+import { NoRailRoute } from '../../adapters/registry.ts';
+import { ProblemError, ValidationError } from '../domain/errors.ts';
 import type { Money } from '../domain/money.ts';
 import type { Order, OrderKind, Party } from '../domain/order.ts';
 import { scopeToWrite } from '../domain/order.ts';
@@ -53,6 +54,7 @@ export async function submitOrder(context: Pick<ServiceContext, 'db' | 'rails' |
     railReference: null,
     failureCode: null,
     failureReason: null,
+    nextAction: null,
     createdAt: now,
     updatedAt: now,
   };
@@ -82,10 +84,12 @@ async function replay(context: Pick<ServiceContext, 'db'>, caller: Caller, idemp
   return { ...replayable(stored, idempotency), replayed: true };
 }
 
+/** Routing happens before anything is stored: an order no rail can carry is a validation error. */
 function chooseRail(context: Pick<ServiceContext, 'rails'>, request: OrderRequest): string {
   try {
-    return context.rails.choose({ kind: request.kind, payer: request.payer, payee: request.payee, currency: request.amount.currency }).id;
+    return context.rails.route({ kind: request.kind, payer: request.payer, payee: request.payee, currency: request.amount.currency }).id;
   } catch (error) {
-    throw new ProblemError(422, 'no_rail', 'No rail can carry this order', (error as Error).message);
+    if (!(error instanceof NoRailRoute)) throw error;
+    throw new ValidationError([{ field: request.kind === 'benefit' ? 'body.payee' : 'body.payer', reason: error.message }]);
   }
 }

@@ -5,6 +5,7 @@ describe('the order state machine', () => {
   const legal = new Set([
     'received>queued', 'received>submitted', 'received>cancelled', 'queued>submitted', 'queued>cancelled',
     'submitted>completed', 'submitted>failed', 'submitted>unknown', 'unknown>completed', 'unknown>failed',
+    'submitted>requires_action', 'requires_action>completed', 'requires_action>failed', 'requires_action>unknown',
   ]);
   for (const from of ORDER_STATUSES) {
     for (const to of ORDER_STATUSES) {
@@ -23,6 +24,6 @@ describe('the order state machine', () => {
 
   it('when an order reached a rail, then it can no longer be cancelled', () => {
     assert.deepEqual([...CANCELLABLE_STATUSES].sort(), ['queued', 'received']);
-    assert.deepEqual(statusesLeadingTo('completed').sort(), ['submitted', 'unknown']);
+    assert.deepEqual(statusesLeadingTo('completed').sort(), ['requires_action', 'submitted', 'unknown']);
   });
 });

@@ -1,4 +1,4 @@
-import type { Order, OrderEvent, Party } from '../../domain/order.ts';
+import type { NextAction, Order, OrderEvent, Party } from '../../domain/order.ts';
 import type { OrderStatus } from '../../domain/order-status.ts';
 
 export interface OrderRow {
@@ -18,6 +18,7 @@ export interface OrderRow {
   rail_reference: string | null;
   failure_code: string | null;
   failure_reason: string | null;
+  next_action: NextAction | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -39,6 +40,7 @@ export function orderFromRow(row: OrderRow): Order {
     railReference: row.rail_reference,
     failureCode: row.failure_code,
     failureReason: row.failure_reason,
+    nextAction: row.next_action,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

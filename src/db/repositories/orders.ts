@@ -1,4 +1,4 @@
-import type { Order, OrderEvent } from '../../domain/order.ts';
+import type { NextAction, Order, OrderEvent } from '../../domain/order.ts';
 import { statusesLeadingTo, type OrderStatus } from '../../domain/order-status.ts';
 import type { Database } from '../knex.ts';
 import { auditColumns, type AuditEntry } from './audit-log.ts';
@@ -109,6 +109,7 @@ export interface StatusChange {
   readonly railReference?: string | null;
   readonly failureCode?: string | null;
   readonly failureReason?: string | null;
+  readonly nextAction?: NextAction | null;
   readonly detail?: Record<string, unknown>;
 }
 
@@ -129,7 +130,7 @@ export async function transitionOrders(db: Database, to: OrderStatus, changes: r
   const from = statusesLeadingTo(to);
   const rows = (await db.raw(
     `WITH v AS (
-       SELECT * FROM jsonb_to_recordset(?::jsonb) AS x(id uuid, rail_reference text, failure_code text, failure_reason text, detail jsonb)
+       SELECT * FROM jsonb_to_recordset(?::jsonb) AS x(id uuid, rail_reference text, failure_code text, failure_reason text, next_action jsonb, detail jsonb)
      ), prior AS (
        SELECT o.id, o.status FROM orders o JOIN v ON v.id = o.id WHERE o.status = ANY(?::text[]) FOR UPDATE OF o
      ), changed AS (
@@ -137,6 +138,7 @@ export async function transitionOrders(db: Database, to: OrderStatus, changes: r
          rail_reference = COALESCE(v.rail_reference, o.rail_reference),
          failure_code = COALESCE(v.failure_code, o.failure_code),
          failure_reason = COALESCE(v.failure_reason, o.failure_reason),
+         next_action = COALESCE(v.next_action, o.next_action),
          dispatch_attempts = o.dispatch_attempts + ?
        FROM v, prior
        WHERE o.id = v.id AND prior.id = o.id AND o.status = ANY(?::text[])
@@ -159,6 +161,7 @@ export async function transitionOrders(db: Database, to: OrderStatus, changes: r
         rail_reference: change.railReference ?? null,
         failure_code: change.failureCode ?? null,
         failure_reason: change.failureReason ?? null,
+        next_action: change.nextAction ?? null,
         detail: change.detail ?? {},
       }))),
       from, to, options.countDispatch ? 1 : 0, from,
@@ -185,4 +188,10 @@ export async function touchOrders(db: Database, ids: readonly string[]): Promise
 export async function countOrdersByStatus(db: Database): Promise<Map<OrderStatus, number>> {
   const rows = (await db('orders').select('status').count({ count: '*' }).groupBy('status')) as { status: OrderStatus; count: string }[];
   return new Map(rows.map((row) => [row.status, Number(row.count)]));
+}
+
+export async function findOrdersByRailKeys(db: Database, rail: string, railKeys: readonly string[]): Promise<Order[]> {
+  if (railKeys.length === 0) return [];
+  const rows = await db<OrderRow>('orders').where('rail', rail).whereIn('rail_key', railKeys);
+  return rows.map(orderFromRow);
 }
