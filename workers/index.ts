@@ -1,19 +1,18 @@
 import type { Job } from 'bullmq';
-import { INQUIRY_QUEUE, MAINTENANCE_QUEUE, WEBHOOK_QUEUE, dispatchQueueName } from '../src/queue/names.ts';
+import { INQUIRY_QUEUE, WEBHOOK_QUEUE, dispatchQueueName } from '../src/queue/names.ts';
 import type { BoundWorker, QueueBackend } from '../src/queue/backend.ts';
 import { OutboxRelay } from '../src/queue/outbox-relay.ts';
-import { SWEEP_JOB } from '../src/queue/payloads.ts';
 import type { ServiceContext } from '../src/services/context.ts';
 import { dispatchProcessor } from './dispatch.ts';
 import { inquiryProcessor } from './inquiry.ts';
-import { maintenanceProcessor } from './maintenance.ts';
+import { Sweeper } from './sweeper.ts';
 import { webhookProcessor } from './webhooks.ts';
 
 export interface RunningWorkers {
   close(): Promise<void>;
 }
 
-/** Starts the outbox relay, one worker per queue and the sweeper's schedule; `close` lets active jobs finish. */
+/** Starts the outbox relay, one worker per queue and the sweeper; `close` lets active jobs finish. */
 export async function startWorkers(context: ServiceContext, backend: QueueBackend): Promise<RunningWorkers> {
   const { Worker } = backend.classes;
   const concurrency = context.config.WORKER_CONCURRENCY;
@@ -26,6 +25,9 @@ export async function startWorkers(context: ServiceContext, backend: QueueBacken
     const worker = new Worker(queue, logged, {
       connection: backend.connection,
       concurrency: options.concurrency ?? concurrency,
+      // A job whose worker died is handed to another once its lock lapses.
+      lockDuration: context.config.WORKER_LOCK_MS,
+      stalledInterval: context.config.WORKER_LOCK_MS,
       ...(options.ratePerSecond ? { limiter: { max: options.ratePerSecond, duration: 1000 } } : {}),
     });
     worker.on('failed', (job, error) => context.logger.error({ queue, jobId: job?.id, err: error }, 'job failed'));
@@ -46,14 +48,14 @@ export async function startWorkers(context: ServiceContext, backend: QueueBacken
   }
   run(INQUIRY_QUEUE, inquiryProcessor(context));
   run(WEBHOOK_QUEUE, webhookProcessor(context));
-  run(MAINTENANCE_QUEUE, maintenanceProcessor(context), { concurrency: 1 });
-  await context.queues.queue(MAINTENANCE_QUEUE).upsertJobScheduler('sweeper', { every: context.config.SWEEPER_INTERVAL_MS }, { name: SWEEP_JOB, opts: { removeOnComplete: 100, removeOnFail: 100 } });
+  const sweeper = new Sweeper(context);
+  sweeper.start();
 
   const relay = new OutboxRelay(context.db, context.queues, { chunkSize: context.config.DISPATCH_CHUNK_SIZE, pollMs: context.config.OUTBOX_POLL_MS, logger: context.logger });
   relay.start();
   return {
     async close() {
-      await relay.stop();
+      await Promise.all([relay.stop(), sweeper.stop()]);
       await Promise.all(workers.map((worker) => worker.close()));
     },
   };

@@ -3,8 +3,10 @@ import type { RailDecision } from '../contract.ts';
 /**
  * What went wrong talking to the sandbox rail, and what Kassa must do about it. `bug` means Kassa
  * sent something the rail refuses (a 4xx): resending cannot help, so the adapter throws a plain
- * Error rather than a RailError. A 404 answering a status inquiry is not a failure at all (the key
- * was never executed) and never reaches this table.
+ * Error rather than a RailError (so does a 404 answering a refund: Kassa asked to refund a payment
+ * the rail never executed). A 404 answering a status inquiry (the key was never executed) or an
+ * account name lookup (no such account) is not a failure at all and never reaches this table; nor
+ * is a declined payment or refund, which is a `failed` outcome.
  */
 export type SandboxDecision = RailDecision | 'bug';
 
@@ -14,7 +16,11 @@ export type SandboxFailure =
   /** The rail answered with a non-2xx HTTP status. */
   | { readonly kind: 'http'; readonly status: number }
   /** The request failed below HTTP; `code` is the Node / undici error code, if any. */
-  | { readonly kind: 'network'; readonly code: string | undefined };
+  | { readonly kind: 'network'; readonly code: string | undefined }
+  /** The rail answered 2xx with a body that cannot be read: it may well have executed the request. */
+  | { readonly kind: 'unreadable' }
+  /** The adapter was closed while the request was in flight: it may have reached the rail. */
+  | { readonly kind: 'closed' };
 
 /** HTTP statuses with a decision of their own; other 5xx are `unknown`, other 4xx are `bug`. */
 export const HTTP_STATUS_DECISIONS: Readonly<Record<number, SandboxDecision>> = Object.freeze({
@@ -48,6 +54,8 @@ export const NETWORK_CODE_DECISIONS: Readonly<Record<string, SandboxDecision>> =
 export function decisionFor(failure: SandboxFailure): SandboxDecision {
   switch (failure.kind) {
     case 'timeout':
+    case 'unreadable':
+    case 'closed':
       return 'unknown';
     case 'http': {
       const explicit = own(HTTP_STATUS_DECISIONS, failure.status);

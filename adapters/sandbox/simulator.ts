@@ -4,9 +4,10 @@
  *
  * Protocol
  * - `POST /v1/transfers` body `{ transfers: [{ key, kind: 'fee'|'benefit', amount_minor: "<positive
- *   integer string>", currency, payer: { type, value, institution? }, payee: {…}, reference }] }`
- *   (1..2000 items) → 200 `{ results: [{ key, status: 'completed'|'pending'|'failed', rail_reference?,
- *   reason_code?, reason? }] }`, one result per item, in order. A malformed body → 400 problem JSON.
+ *   integer string>", currency, payer: { type, value, institution? }, payee: {…}, reference,
+ *   callback_url? }] }` (1..2000 items) → 200 `{ results: [{ key, status: 'completed'|'pending'|'failed',
+ *   rail_reference?, reason_code?, reason? }] }`, one result per item, in order. A malformed body → 400
+ *   problem JSON.
  * - Idempotency: each `key` is executed at most once, ever. A repeated key with the same payment
  *   (kind, amount, currency, payer, payee) is not executed again: it answers the key's current
  *   state. A repeated key with a different payment is answered `failed` with reason_code `DU05`
@@ -15,28 +16,65 @@
  *   problem JSON if the key was never executed.
  * - Outcome by the payee's `value`: ends with `0000` → failed `AC04` "closed account"; ends with
  *   `0001` → failed `AM04` "insufficient funds"; ends with `0002` → `pending`, becoming `completed`
- *   `settleDelayMs` later (visible via GET or a repeated POST); anything else → `completed`.
+ *   `settleDelayMs` later (visible via GET, a repeated POST, or a callback); anything else → `completed`.
  *   rail_reference is `SBX-<counter>`. A decline counts as an execution (the rail processed it).
+ * - Callbacks: when a transfer carrying a `callback_url` reaches its final outcome asynchronously (a
+ *   pending one settles), the rail POSTs `{ key, status, rail_reference, reason_code?, reason? }` to it,
+ *   once. With the option `callbackAll`, transfers that are final at once are notified too (right after
+ *   the answer). Every request carries `Sandbox-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of
+ *   "<t>.<raw body>" under callbackSecret>` (see `signSandboxCallback`). A delivery that fails (no 2xx,
+ *   network error, no answer within callbackTimeoutMs) is retried after each of callbackRetryDelaysMs,
+ *   then dropped. Callback behaviour (`setCallbackBehaviour` or `PUT /_sim/callbacks` with `{ mode }`):
+ *   `normal`; `duplicate` → every notification is delivered twice; `early` → a transfer that is final
+ *   at once is notified before the POST that executed it is answered (the answer waits for the
+ *   delivery, retries included), whatever callbackAll says; pending ones are notified when they settle;
+ *   `never` → notifications are lost (none sent, not even later).
+ * - Refunds: `POST /v1/transfers/:key/refunds` body `{ refund_key, amount_minor, currency? }` → 201
+ *   `{ refund_key, key, status: 'completed', rail_reference, amount_minor, currency }` when executed, 200
+ *   with the same body when refund_key was executed before with the same transfer and amount (executed
+ *   once per refund_key, ever), 200 `{ refund_key, key, status: 'failed', reason_code, reason }` when
+ *   declined: `DU05` refund_key already used for another refund; `AM03` currency differs from the
+ *   transfer's; `NOT_COMPLETED` the transfer is not completed; `AM09` the amount exceeds what is left to
+ *   refund. 404 problem JSON when the transfer key was never executed; 400 when the body is malformed.
+ * - Statement: `GET /v1/statement?from=YYYY-MM-DD&to=YYYY-MM-DD` (inclusive, UTC, at most 366 days) →
+ *   `{ from, to, entries: [{ key, rail_reference, amount_minor, currency, direction, booking_date,
+ *   value_date, reversal, counterparty, original_key? }] }`: every booking in range, in booking order.
+ *   A transfer is booked when it completes (declines and pending transfers move no money): a benefit is a
+ *   `debit` of the sandbox account, a fee a `credit`. A refund is booked with its refund_key as `key`, the
+ *   refunded transfer's key as `original_key`, the opposite direction and `reversal: true`.
+ * - Account names: `GET /v1/accounts/:type/:value/name` → `{ type, value, name }`, a deterministic fake
+ *   name, or 404 problem JSON when the value ends with `9999` (no such account).
  * - Behaviour (`setBehaviour` or `PUT /_sim/behaviour` with `{ mode, delayMs? }`):
  *   `normal`; `down` → every `/v1` request gets 503 problem JSON and nothing is executed or
- *   counted; `timeout` → transfers are executed, but the POST answer is held `delayMs` (default
- *   60000) so the client times out, while GET answers normally; `slow` → POST and GET are executed
- *   and answered after `delayMs` (default 1000).
- * - Control (never affected by behaviour): `PUT /_sim/behaviour` → 204; `GET /_sim/executions/:key`
- *   → `{ key, executions, requests }`; `POST /_sim/reset` → 204.
+ *   counted; `timeout` → transfers and refunds are executed, but the POST answer is held `delayMs`
+ *   (default 60000) so the client times out, while GETs answer normally; `slow` → every `/v1` request
+ *   is executed and answered after `delayMs` (default 1000). Callbacks are not affected.
+ * - Control (never affected by behaviour): `PUT /_sim/behaviour` → 204; `PUT /_sim/callbacks` → 204;
+ *   `GET /_sim/executions/:key` → `{ key, executions, requests }`; `GET /_sim/callbacks/:key` →
+ *   `{ key, sent }`; `POST /_sim/reset` → 204.
  */
+import { createHash, createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
+import { SANDBOX_DEFAULT_CALLBACK_SECRET } from './defaults.ts';
 
 export const SANDBOX_MAX_TRANSFERS_PER_REQUEST = 2000;
+/** The header carrying a callback's signature (HTTP header names are case-insensitive). */
+export const SANDBOX_SIGNATURE_HEADER = 'Sandbox-Signature';
 
 export const SandboxBehaviourSchema = z.object({
   mode: z.enum(['normal', 'down', 'timeout', 'slow']),
   delayMs: z.number().int().min(0).max(600_000).optional(),
 });
 export type SandboxBehaviour = z.infer<typeof SandboxBehaviourSchema>;
+
+export const SandboxCallbackBehaviourSchema = z.object({
+  mode: z.enum(['normal', 'duplicate', 'early', 'never']),
+});
+export type SandboxCallbackBehaviour = z.infer<typeof SandboxCallbackBehaviourSchema>;
 
 export interface SandboxSimulatorOptions {
   /** 0 (the default) picks a free port. */
@@ -47,25 +85,53 @@ export interface SandboxSimulatorOptions {
   readonly settleDelayMs?: number;
   /** Default `{ mode: 'normal' }`. */
   readonly behaviour?: SandboxBehaviour;
+  /** Signs callbacks; the adapter must be given the same. Default SANDBOX_DEFAULT_CALLBACK_SECRET (local use only). */
+  readonly callbackSecret?: string;
+  /** Also notify transfers whose outcome is final in the POST answer; default false. */
+  readonly callbackAll?: boolean;
+  /** Default `{ mode: 'normal' }`. */
+  readonly callbackBehaviour?: SandboxCallbackBehaviour;
+  /** Waits before each retry of a failed delivery; the delivery is dropped after the last. Default [100, 250, 500]. */
+  readonly callbackRetryDelaysMs?: readonly number[];
+  /** How long one delivery attempt may take; default 2000 ms. */
+  readonly callbackTimeoutMs?: number;
 }
 
 export interface SandboxSimulator {
   /** Base URL, e.g. `http://127.0.0.1:40123`, without a trailing slash. */
   readonly url: string;
+  /** The secret callbacks are signed with: give it to the adapter (`callbackSecret`). */
+  readonly callbackSecret: string;
   setBehaviour(behaviour: SandboxBehaviour): void;
+  setCallbackBehaviour(behaviour: SandboxCallbackBehaviour): void;
   /** How many times the rail executed the key (0 or 1: the simulator never executes a key twice). */
   executions(railKey: string): number;
   executionCounts(): ReadonlyMap<string, number>;
   /** How many transfer items named the key across all accepted POSTs, duplicates included. */
   requestCount(railKey: string): number;
-  /** Forgets every transfer and count and returns to `normal`; rail references keep increasing. */
+  /** How many callbacks about the key were delivered (answered 2xx); retries of one delivery count once. */
+  callbacksSent(railKey: string): number;
+  /** Forgets every transfer, refund, booking and count, cancels pending settlements and deliveries, and
+   *  returns both behaviours to `normal`; rail references keep increasing. */
   reset(): void;
-  /** Closes promptly, dropping held requests and open connections. */
+  /** Closes promptly, dropping held requests, pending settlements, callback deliveries and open connections. */
   close(): Promise<void>;
+}
+
+/** The `Sandbox-Signature` header value for a callback body: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. */
+export function signSandboxCallback(rawBody: string | Buffer, secret: string, timestampSeconds = Math.floor(Date.now() / 1000)): string {
+  const mac = createHmac('sha256', secret).update(`${timestampSeconds}.`).update(rawBody).digest('hex');
+  return `t=${timestampSeconds},v1=${mac}`;
 }
 
 const DEFAULT_TIMEOUT_DELAY_MS = 60_000;
 const DEFAULT_SLOW_DELAY_MS = 1_000;
+const DEFAULT_CALLBACK_RETRY_DELAYS_MS = [100, 250, 500] as const;
+const DEFAULT_CALLBACK_TIMEOUT_MS = 2_000;
+const MAX_STATEMENT_DAYS = 366;
+const DAY_MS = 86_400_000;
+/** Captured at load so that a test replacing globalThis.fetch for the adapter does not see the rail's own calls. */
+const railFetch = globalThis.fetch;
 
 const PartySchema = z.object({
   type: z.string().min(1).max(32),
@@ -73,14 +139,18 @@ const PartySchema = z.object({
   institution: z.string().min(1).max(64).optional(),
 });
 
+const AmountMinorSchema = z.string().regex(/^[1-9]\d{0,18}$/, 'must be a positive integer string of minor units');
+const CurrencySchema = z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code');
+
 const TransferSchema = z.object({
   key: z.string().min(1).max(200),
   kind: z.enum(['fee', 'benefit']),
-  amount_minor: z.string().regex(/^[1-9]\d{0,18}$/, 'must be a positive integer string of minor units'),
-  currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code'),
+  amount_minor: AmountMinorSchema,
+  currency: CurrencySchema,
   payer: PartySchema,
   payee: PartySchema,
   reference: z.string().max(500),
+  callback_url: z.url({ protocol: /^https?$/ }).max(2000).optional(),
 });
 type Transfer = z.infer<typeof TransferSchema>;
 
@@ -88,16 +158,65 @@ const TransfersRequestSchema = z.object({
   transfers: z.array(TransferSchema).min(1).max(SANDBOX_MAX_TRANSFERS_PER_REQUEST),
 });
 
+const RefundRequestSchema = z.object({
+  refund_key: z.string().min(1).max(200),
+  amount_minor: AmountMinorSchema,
+  currency: CurrencySchema.optional(),
+});
+
+const IsoDateSchema = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD')
+  .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), 'is not a calendar date');
+
+const StatementQuerySchema = z
+  .object({ from: IsoDateSchema, to: IsoDateSchema })
+  .refine((q) => q.from <= q.to, { path: ['to'], message: 'must not be before from' })
+  .refine((q) => (Date.parse(q.to) - Date.parse(q.from)) / DAY_MS < MAX_STATEMENT_DAYS, {
+    path: ['to'],
+    message: `the range may cover at most ${MAX_STATEMENT_DAYS} days`,
+  });
+
+const AccountNameParamsSchema = z.object({ type: z.string().min(1).max(32), value: z.string().min(1).max(256) });
+
 type TransferStatus = 'completed' | 'pending' | 'failed';
 
 interface StoredTransfer {
   readonly fingerprint: string;
   readonly railReference: string;
+  readonly kind: Transfer['kind'];
+  readonly amountMinor: bigint;
+  readonly currency: string;
+  /** The account on the other side of the sandbox account: the payee of a benefit, the payer of a fee. */
+  readonly counterparty: string;
+  readonly callbackUrl?: string;
   status: TransferStatus;
   readonly reasonCode?: string;
   readonly reason?: string;
   /** Epoch ms at which a pending transfer completes. */
   readonly settleAt?: number;
+  refundedMinor: bigint;
+  /** Whether the final outcome was handed to the callback machinery (at most once). */
+  notified: boolean;
+}
+
+interface StoredRefund {
+  readonly key: string;
+  readonly amountMinor: bigint;
+  readonly currency: string;
+  readonly railReference: string;
+}
+
+interface Booking {
+  readonly key: string;
+  readonly railReference: string;
+  readonly amountMinor: bigint;
+  readonly currency: string;
+  readonly direction: 'debit' | 'credit';
+  readonly bookedAt: number;
+  readonly reversal: boolean;
+  readonly counterparty: string;
+  readonly originalKey?: string;
 }
 
 interface WireResult {
@@ -107,6 +226,10 @@ interface WireResult {
   reason_code?: string;
   reason?: string;
 }
+
+type WireRefund =
+  | { refund_key: string; key: string; status: 'completed'; rail_reference: string; amount_minor: string; currency: string }
+  | { refund_key: string; key: string; status: 'failed'; reason_code: string; reason: string };
 
 function fingerprintOf(t: Transfer): string {
   const party = (p: Transfer['payer']) => `${p.type}:${p.value}:${p.institution ?? ''}`;
@@ -124,18 +247,41 @@ function fieldErrors(error: z.ZodError): { field: string; reason: string }[] {
   return error.issues.map((issue) => ({ field: issue.path.join('.') || '(body)', reason: issue.message }));
 }
 
+const isoDateOf = (epochMs: number): string => new Date(epochMs).toISOString().slice(0, 10);
+
+const FIRST_NAMES = ['Amina', 'Baraka', 'Chiara', 'Dawit', 'Elif', 'Farid', 'Grace', 'Hamza', 'Ines', 'Jomo', 'Kalani', 'Leila', 'Mateo', 'Nia', 'Olek', 'Priya'];
+const LAST_NAMES = ['Achieng', 'Bianchi', 'Chen', 'Diallo', 'Eriksen', 'Fernandes', 'Gashi', 'Haddad', 'Ivanova', 'Kamau', 'Lindqvist', 'Mensah', 'Novak', 'Okafor', 'Petrov', 'Quispe'];
+
+/** A fake but stable account holder name for an account. */
+function fakeNameOf(type: string, value: string): string {
+  const digest = createHash('sha256').update(`${type}:${value}`).digest();
+  return `${FIRST_NAMES[digest[0]! % FIRST_NAMES.length]} ${LAST_NAMES[digest[1]! % LAST_NAMES.length]}`;
+}
+
 export async function startSandboxSimulator(options: SandboxSimulatorOptions = {}): Promise<SandboxSimulator> {
   const host = options.host ?? '127.0.0.1';
   const settleDelayMs = options.settleDelayMs ?? 500;
+  const callbackSecret = options.callbackSecret ?? SANDBOX_DEFAULT_CALLBACK_SECRET;
+  if (callbackSecret.length === 0) throw new Error('startSandboxSimulator: callbackSecret must not be empty');
+  const callbackAll = options.callbackAll ?? false;
+  const retryDelaysMs = [...(options.callbackRetryDelaysMs ?? DEFAULT_CALLBACK_RETRY_DELAYS_MS)];
+  const callbackTimeoutMs = options.callbackTimeoutMs ?? DEFAULT_CALLBACK_TIMEOUT_MS;
   let behaviour: SandboxBehaviour = SandboxBehaviourSchema.parse(options.behaviour ?? { mode: 'normal' });
+  let callbackBehaviour: SandboxCallbackBehaviour = SandboxCallbackBehaviourSchema.parse(options.callbackBehaviour ?? { mode: 'normal' });
 
   const transfers = new Map<string, StoredTransfer>();
+  const refunds = new Map<string, StoredRefund>();
+  const bookings: Booking[] = [];
   const executionCount = new Map<string, number>();
   const requestCounts = new Map<string, number>();
+  const callbackCounts = new Map<string, number>();
   let referenceCounter = 0;
 
   const heldTimers = new Set<NodeJS.Timeout>();
+  const settleTimers = new Set<NodeJS.Timeout>();
   const sockets = new Set<Socket>();
+  /** Aborted by reset() and close(): stops callback deliveries and their retries. */
+  let deliveries = new AbortController();
 
   /** Answers later unless the client went away or the simulator closed meanwhile. */
   function answerLater(res: Response, delayMs: number, answer: () => void): void {
@@ -154,12 +300,36 @@ export async function startSandboxSimulator(options: SandboxSimulatorOptions = {
     return b.delayMs ?? (b.mode === 'timeout' ? DEFAULT_TIMEOUT_DELAY_MS : DEFAULT_SLOW_DELAY_MS);
   }
 
+  /** Answers now or as the behaviour says; `execute` requests (POSTs) are held in `timeout`, every request in `slow`. */
+  function reply(res: Response, kind: 'execute' | 'read', answer: () => void): void {
+    const b = behaviour;
+    if (b.mode === 'slow' || (b.mode === 'timeout' && kind === 'execute')) answerLater(res, delayFor(b), answer);
+    else if (!res.writableEnded && !res.destroyed) answer();
+  }
+
+  function book(key: string, stored: StoredTransfer): void {
+    bookings.push({
+      key,
+      railReference: stored.railReference,
+      amountMinor: stored.amountMinor,
+      currency: stored.currency,
+      direction: stored.kind === 'benefit' ? 'debit' : 'credit',
+      bookedAt: Date.now(),
+      reversal: false,
+      counterparty: stored.counterparty,
+    });
+  }
+
+  function settle(key: string, stored: StoredTransfer): void {
+    if (stored.status !== 'pending') return;
+    stored.status = 'completed';
+    book(key, stored);
+  }
+
   /** Returns the stored transfer with a due pending settlement applied. */
   function current(key: string): StoredTransfer | undefined {
     const stored = transfers.get(key);
-    if (stored && stored.status === 'pending' && stored.settleAt !== undefined && stored.settleAt <= Date.now()) {
-      stored.status = 'completed';
-    }
+    if (stored && stored.status === 'pending' && stored.settleAt !== undefined && stored.settleAt <= Date.now()) settle(key, stored);
     return stored;
   }
 
@@ -170,38 +340,152 @@ export async function startSandboxSimulator(options: SandboxSimulatorOptions = {
     return result;
   }
 
+  /** One delivery attempt; true when the receiver answered 2xx. */
+  async function attemptDelivery(url: string, body: string, signal: AbortSignal): Promise<boolean> {
+    try {
+      const response = await railFetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', [SANDBOX_SIGNATURE_HEADER]: signSandboxCallback(body, callbackSecret) },
+        body,
+        redirect: 'manual',
+        signal: AbortSignal.any([signal, AbortSignal.timeout(callbackTimeoutMs)]),
+      });
+      await response.arrayBuffer().catch(() => undefined);
+      return response.status >= 200 && response.status < 300;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Delivers one notification, retrying with backoff, then gives up silently (as a rail does). */
+  async function deliver(key: string, url: string, body: string, signal: AbortSignal): Promise<void> {
+    for (let attempt = 0; !signal.aborted; attempt++) {
+      if (await attemptDelivery(url, body, signal)) {
+        if (!signal.aborted) callbackCounts.set(key, (callbackCounts.get(key) ?? 0) + 1);
+        return;
+      }
+      const delay = retryDelaysMs[attempt];
+      if (delay === undefined) return;
+      try {
+        await sleep(delay, undefined, { signal });
+      } catch {
+        return; // reset or closed
+      }
+    }
+  }
+
+  /** Notifies the final outcome of a transfer to its callback_url, once (twice in `duplicate`, never in `never`). */
+  async function notify(key: string, stored: StoredTransfer): Promise<void> {
+    const url = stored.callbackUrl;
+    if (stored.notified || stored.status === 'pending' || url === undefined) return;
+    stored.notified = true;
+    const mode = callbackBehaviour.mode;
+    if (mode === 'never') return;
+    const body = JSON.stringify(toWire(key, stored));
+    const signal = deliveries.signal;
+    for (let copy = mode === 'duplicate' ? 2 : 1; copy > 0; copy--) await deliver(key, url, body, signal);
+  }
+
+  function scheduleSettlement(key: string, stored: StoredTransfer): void {
+    const timer = setTimeout(() => {
+      settleTimers.delete(timer);
+      if (transfers.get(key) !== stored) return; // forgotten by reset()
+      settle(key, stored);
+      void notify(key, stored);
+    }, settleDelayMs);
+    settleTimers.add(timer);
+  }
+
   function execute(t: Transfer): StoredTransfer {
-    const railReference = `SBX-${++referenceCounter}`;
-    const fingerprint = fingerprintOf(t);
+    const base = {
+      fingerprint: fingerprintOf(t),
+      railReference: `SBX-${++referenceCounter}`,
+      kind: t.kind,
+      amountMinor: BigInt(t.amount_minor),
+      currency: t.currency,
+      counterparty: t.kind === 'benefit' ? t.payee.value : t.payer.value,
+      ...(t.callback_url !== undefined ? { callbackUrl: t.callback_url } : {}),
+      refundedMinor: 0n,
+      notified: false,
+    };
     const payee = t.payee.value;
     let stored: StoredTransfer;
     if (payee.endsWith('0000')) {
-      stored = { fingerprint, railReference, status: 'failed', reasonCode: 'AC04', reason: 'closed account' };
+      stored = { ...base, status: 'failed', reasonCode: 'AC04', reason: 'closed account' };
     } else if (payee.endsWith('0001')) {
-      stored = { fingerprint, railReference, status: 'failed', reasonCode: 'AM04', reason: 'insufficient funds' };
+      stored = { ...base, status: 'failed', reasonCode: 'AM04', reason: 'insufficient funds' };
     } else if (payee.endsWith('0002')) {
-      stored = { fingerprint, railReference, status: 'pending', settleAt: Date.now() + settleDelayMs };
+      stored = { ...base, status: 'pending', settleAt: Date.now() + settleDelayMs };
     } else {
-      stored = { fingerprint, railReference, status: 'completed' };
+      stored = { ...base, status: 'completed' };
     }
     transfers.set(t.key, stored);
     executionCount.set(t.key, (executionCount.get(t.key) ?? 0) + 1);
+    if (stored.status === 'completed') book(t.key, stored);
+    if (stored.status === 'pending') scheduleSettlement(t.key, stored);
     return stored;
   }
 
-  function handle(t: Transfer): WireResult {
+  function handle(t: Transfer): { result: WireResult; executed?: StoredTransfer } {
     requestCounts.set(t.key, (requestCounts.get(t.key) ?? 0) + 1);
     const existing = current(t.key);
-    if (!existing) return toWire(t.key, execute(t));
+    if (!existing) {
+      const executed = execute(t);
+      return { result: toWire(t.key, executed), executed };
+    }
     if (existing.fingerprint !== fingerprintOf(t)) {
       return {
-        key: t.key,
-        status: 'failed',
-        reason_code: 'DU05',
-        reason: 'duplicate key: this key was already used for a different payment',
+        result: { key: t.key, status: 'failed', reason_code: 'DU05', reason: 'duplicate key: this key was already used for a different payment' },
       };
     }
-    return toWire(t.key, existing);
+    return { result: toWire(t.key, existing) };
+  }
+
+  function refund(key: string, original: StoredTransfer, request: z.infer<typeof RefundRequestSchema>): { status: 200 | 201; body: WireRefund } {
+    const refundKey = request.refund_key;
+    const amountMinor = BigInt(request.amount_minor);
+    const declined = (reasonCode: string, reason: string) =>
+      ({ status: 200, body: { refund_key: refundKey, key, status: 'failed', reason_code: reasonCode, reason } }) as const;
+    const existing = refunds.get(refundKey);
+    if (existing) {
+      if (existing.key !== key || existing.amountMinor !== amountMinor || (request.currency !== undefined && request.currency !== existing.currency)) {
+        return declined('DU05', 'duplicate refund key: this refund_key was already used for a different refund');
+      }
+      return { status: 200, body: completedRefund(refundKey, existing) };
+    }
+    if (request.currency !== undefined && request.currency !== original.currency) {
+      return declined('AM03', `the transfer is in ${original.currency}, not ${request.currency}`);
+    }
+    if (original.status !== 'completed') return declined('NOT_COMPLETED', `the transfer is ${original.status}; only a completed transfer can be refunded`);
+    const left = original.amountMinor - original.refundedMinor;
+    if (amountMinor > left) return declined('AM09', `the refund exceeds the amount left to refund (${left} minor units)`);
+
+    const stored: StoredRefund = { key, amountMinor, currency: original.currency, railReference: `SBX-${++referenceCounter}` };
+    refunds.set(refundKey, stored);
+    original.refundedMinor += amountMinor;
+    bookings.push({
+      key: refundKey,
+      railReference: stored.railReference,
+      amountMinor,
+      currency: stored.currency,
+      direction: original.kind === 'benefit' ? 'credit' : 'debit',
+      bookedAt: Date.now(),
+      reversal: true,
+      counterparty: original.counterparty,
+      originalKey: key,
+    });
+    return { status: 201, body: completedRefund(refundKey, stored) };
+  }
+
+  function completedRefund(refundKey: string, stored: StoredRefund): WireRefund {
+    return {
+      refund_key: refundKey,
+      key: stored.key,
+      status: 'completed',
+      rail_reference: stored.railReference,
+      amount_minor: stored.amountMinor.toString(),
+      currency: stored.currency,
+    };
   }
 
   const app = express();
@@ -219,9 +503,24 @@ export async function startSandboxSimulator(options: SandboxSimulatorOptions = {
     res.status(204).end();
   });
 
+  app.put('/_sim/callbacks', (req, res) => {
+    const parsed = SandboxCallbackBehaviourSchema.safeParse(req.body);
+    if (!parsed.success) {
+      sendProblem(res, 400, 'validation_failed', 'Invalid callback behaviour', undefined, { errors: fieldErrors(parsed.error) });
+      return;
+    }
+    callbackBehaviour = parsed.data;
+    res.status(204).end();
+  });
+
   app.get('/_sim/executions/:key', (req, res) => {
     const key = req.params.key;
     res.json({ key, executions: executionCount.get(key) ?? 0, requests: requestCounts.get(key) ?? 0 });
+  });
+
+  app.get('/_sim/callbacks/:key', (req, res) => {
+    const key = req.params.key;
+    res.json({ key, sent: callbackCounts.get(key) ?? 0 });
   });
 
   app.post('/_sim/reset', (_req, res) => {
@@ -237,7 +536,7 @@ export async function startSandboxSimulator(options: SandboxSimulatorOptions = {
     next();
   });
 
-  app.post('/v1/transfers', (req, res) => {
+  app.post('/v1/transfers', async (req, res) => {
     const parsed = TransfersRequestSchema.safeParse(req.body);
     if (!parsed.success) {
       sendProblem(res, 400, 'validation_failed', 'The request is not valid', undefined, { errors: fieldErrors(parsed.error) });
@@ -245,25 +544,85 @@ export async function startSandboxSimulator(options: SandboxSimulatorOptions = {
     }
     const items = parsed.data.transfers;
     const results = new Array<WireResult>(items.length);
-    for (let i = 0; i < items.length; i++) results[i] = handle(items[i]!);
-    const b = behaviour;
-    if (b.mode === 'timeout' || b.mode === 'slow') {
-      answerLater(res, delayFor(b), () => res.json({ results }));
-    } else {
-      res.json({ results });
+    const finalNow: [string, StoredTransfer][] = [];
+    for (let i = 0; i < items.length; i++) {
+      const { result, executed } = handle(items[i]!);
+      results[i] = result;
+      if (executed && executed.status !== 'pending') finalNow.push([result.key, executed]);
     }
+    if (callbackBehaviour.mode === 'early') {
+      await Promise.all(finalNow.map(([key, stored]) => notify(key, stored)));
+    }
+    reply(res, 'execute', () => res.json({ results }));
+    if (callbackAll) for (const [key, stored] of finalNow) void notify(key, stored);
   });
 
   app.get('/v1/transfers/:key', (req, res) => {
-    const answer = () => {
+    reply(res, 'read', () => {
       const key = req.params.key;
       const stored = current(key);
       if (!stored) sendProblem(res, 404, 'not_found', 'Not found', 'No transfer was executed under this key');
       else res.json(toWire(key, stored));
-    };
-    const b = behaviour;
-    if (b.mode === 'slow') answerLater(res, delayFor(b), answer);
-    else answer();
+    });
+  });
+
+  app.post('/v1/transfers/:key/refunds', (req, res) => {
+    const parsed = RefundRequestSchema.safeParse(req.body);
+    if (!parsed.success) {
+      sendProblem(res, 400, 'validation_failed', 'The request is not valid', undefined, { errors: fieldErrors(parsed.error) });
+      return;
+    }
+    const key = req.params.key;
+    const original = current(key);
+    if (!original) {
+      reply(res, 'execute', () => sendProblem(res, 404, 'not_found', 'Not found', 'No transfer was executed under this key'));
+      return;
+    }
+    const { status, body } = refund(key, original, parsed.data);
+    reply(res, 'execute', () => res.status(status).json(body));
+  });
+
+  app.get('/v1/statement', (req, res) => {
+    const parsed = StatementQuerySchema.safeParse(req.query);
+    if (!parsed.success) {
+      sendProblem(res, 400, 'validation_failed', 'The request is not valid', undefined, { errors: fieldErrors(parsed.error) });
+      return;
+    }
+    const { from, to } = parsed.data;
+    for (const key of transfers.keys()) current(key); // books settlements that are due
+    reply(res, 'read', () => {
+      const entries = bookings
+        .filter((b) => {
+          const date = isoDateOf(b.bookedAt);
+          return date >= from && date <= to;
+        })
+        .map((b) => ({
+          key: b.key,
+          rail_reference: b.railReference,
+          amount_minor: b.amountMinor.toString(),
+          currency: b.currency,
+          direction: b.direction,
+          booking_date: isoDateOf(b.bookedAt),
+          value_date: isoDateOf(b.bookedAt),
+          reversal: b.reversal,
+          counterparty: b.counterparty,
+          ...(b.originalKey !== undefined ? { original_key: b.originalKey } : {}),
+        }));
+      res.json({ from, to, entries });
+    });
+  });
+
+  app.get('/v1/accounts/:type/:value/name', (req, res) => {
+    const parsed = AccountNameParamsSchema.safeParse(req.params);
+    if (!parsed.success) {
+      sendProblem(res, 400, 'validation_failed', 'The request is not valid', undefined, { errors: fieldErrors(parsed.error) });
+      return;
+    }
+    const { type, value } = parsed.data;
+    reply(res, 'read', () => {
+      if (value.endsWith('9999')) sendProblem(res, 404, 'not_found', 'Not found', 'No account is known under this identifier');
+      else res.json({ type, value, name: fakeNameOf(type, value) });
+    });
   });
 
   app.use((_req: Request, res: Response) => {
@@ -278,11 +637,23 @@ export async function startSandboxSimulator(options: SandboxSimulatorOptions = {
     else sendProblem(res, status, 'internal_error', 'Internal error');
   });
 
+  function stopBackgroundWork(): void {
+    for (const timer of settleTimers) clearTimeout(timer);
+    settleTimers.clear();
+    deliveries.abort();
+  }
+
   function reset(): void {
+    stopBackgroundWork();
+    deliveries = new AbortController();
     transfers.clear();
+    refunds.clear();
+    bookings.length = 0;
     executionCount.clear();
     requestCounts.clear();
+    callbackCounts.clear();
     behaviour = { mode: 'normal' };
+    callbackBehaviour = { mode: 'normal' };
   }
 
   const server: Server = createServer(app);
@@ -305,15 +676,21 @@ export async function startSandboxSimulator(options: SandboxSimulatorOptions = {
 
   return {
     url: `http://${urlHost}:${address.port}`,
+    callbackSecret,
     setBehaviour(next) {
       behaviour = SandboxBehaviourSchema.parse(next);
+    },
+    setCallbackBehaviour(next) {
+      callbackBehaviour = SandboxCallbackBehaviourSchema.parse(next);
     },
     executions: (key) => executionCount.get(key) ?? 0,
     executionCounts: () => new Map(executionCount),
     requestCount: (key) => requestCounts.get(key) ?? 0,
+    callbacksSent: (key) => callbackCounts.get(key) ?? 0,
     reset,
     close() {
       closing ??= new Promise<void>((resolve) => {
+        stopBackgroundWork();
         for (const timer of heldTimers) clearTimeout(timer);
         heldTimers.clear();
         server.close(() => resolve());

@@ -33,6 +33,7 @@ const environmentSchema = z.object({
   REDIS_URL: z.url().optional(),
   QUEUE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('kassa_queues'),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+  WORKER_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
   DISPATCH_CHUNK_SIZE: z.coerce.number().int().min(1).max(2000).default(500),
   OUTBOX_POLL_MS: positiveMs.default(50),
   SWEEPER_INTERVAL_MS: positiveMs.default(15_000),

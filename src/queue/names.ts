@@ -2,4 +2,3 @@
 export const dispatchQueueName = (rail: string) => `dispatch-${rail}`;
 export const INQUIRY_QUEUE = 'inquiry';
 export const WEBHOOK_QUEUE = 'webhooks';
-export const MAINTENANCE_QUEUE = 'maintenance';

@@ -9,5 +9,3 @@ export type InquiryJob = z.infer<typeof inquiryJobSchema>;
 
 export const webhookJobSchema = z.object({ deliveryId: z.uuid() });
 export type WebhookJob = z.infer<typeof webhookJobSchema>;
-
-export const SWEEP_JOB = 'sweep';

@@ -30,24 +30,24 @@ export class QueueProducers {
     );
   }
 
-  async inquire(jobs: readonly { data: InquiryJob; delayMs: number }[]): Promise<void> {
+  async inquire(jobs: readonly { data: InquiryJob; delayMs: number; recovery?: boolean }[]): Promise<void> {
     if (jobs.length === 0) return;
     await this.queue(INQUIRY_QUEUE).addBulk(
       jobs.map((job) => ({
         name: 'inquire',
         data: job.data,
-        opts: { jobId: `inquire-${job.data.orderId}`, delay: job.delayMs, attempts: 10, backoff: { type: 'exponential', delay: 1000, jitter: 0.5 }, removeOnComplete: true, removeOnFail: { count: 5000 } },
+        opts: { jobId: job.recovery ? `inquire-${job.data.orderId}-recovery-${Date.now()}` : `inquire-${job.data.orderId}`, delay: job.delayMs, attempts: 10, backoff: { type: 'exponential', delay: 1000, jitter: 0.5 }, removeOnComplete: true, removeOnFail: { count: 5000 } },
       })),
     );
   }
 
-  async deliverWebhooks(deliveries: readonly WebhookJob[], delayMs = 0): Promise<void> {
+  async deliverWebhooks(deliveries: readonly WebhookJob[], options: { recovery?: boolean } = {}): Promise<void> {
     if (deliveries.length === 0) return;
     await this.queue(WEBHOOK_QUEUE).addBulk(
       deliveries.map((data) => ({
         name: 'deliver',
         data,
-        opts: { jobId: `webhook-${data.deliveryId}`, delay: delayMs, attempts: 3, backoff: { type: 'exponential', delay: 1000, jitter: 0.5 }, removeOnComplete: true, removeOnFail: { count: 5000 } },
+        opts: { jobId: options.recovery ? `webhook-${data.deliveryId}-recovery-${Date.now()}` : `webhook-${data.deliveryId}`, attempts: 3, backoff: { type: 'exponential', delay: 1000, jitter: 0.5 }, removeOnComplete: true, removeOnFail: { count: 5000 } },
       })),
     );
   }

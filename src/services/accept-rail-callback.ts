@@ -3,6 +3,7 @@ import { notFound } from '../domain/errors.ts';
 import { AWAITING_RAIL_STATUSES } from '../domain/order-status.ts';
 import { findOrdersByRailKeys } from '../db/repositories/orders.ts';
 import type { ServiceContext } from './context.ts';
+import { scheduleInquiries } from './follow-up.ts';
 import { recordRailOutcomes } from './record-rail-outcomes.ts';
 
 /**
@@ -16,6 +17,6 @@ export async function acceptRailCallback(context: ServiceContext, rail: string, 
   const waiting = orders.filter((order) => AWAITING_RAIL_STATUSES.includes(order.status));
   const outcomes = new Map(notifications.map((notification) => [notification.railKey, notification.outcome]));
   const followUps = await recordRailOutcomes(context, waiting, outcomes, 0);
-  await context.queues.inquire(followUps.map((followUp) => ({ data: { orderId: followUp.orderId, attempt: followUp.attempt }, delayMs: followUp.delayMs })));
+  await scheduleInquiries(context, followUps);
   return { notifications: notifications.length, applied: waiting.length };
 }

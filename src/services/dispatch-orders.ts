@@ -4,6 +4,7 @@ import { loadOrders, transitionOrders } from '../db/repositories/orders.ts';
 import { publicBaseUrl } from '../config/index.ts';
 import type { ServiceContext } from './context.ts';
 import { railPaymentFor } from './rail-payment.ts';
+import { scheduleInquiries } from './follow-up.ts';
 import { railGate } from './rail-circuit.ts';
 import { countTransitions, recordRailOutcomes } from './record-rail-outcomes.ts';
 
@@ -21,14 +22,14 @@ export async function dispatchOrders(context: ServiceContext, rail: string, orde
   const claimedIds = new Set(claimed.map((change) => change.order.id));
   const interrupted = (await loadOrders(context.db, orderIds.filter((id) => !claimedIds.has(id))))
     .filter((order) => AWAITING_RAIL_STATUSES.includes(order.status));
-  await context.queues.inquire(interrupted.map((order) => ({ data: { orderId: order.id, attempt: 0 }, delayMs: context.config.INQUIRY_BASE_DELAY_MS })));
+  await scheduleInquiries(context, interrupted.map((order) => ({ orderId: order.id, attempt: 0, delayMs: context.config.INQUIRY_BASE_DELAY_MS })));
   if (claimed.length === 0) return {};
 
   const orders = claimed.map((change) => change.order);
   const outcomes = await sendChunk(context, rail, orders.map((order) => railPaymentFor(order, publicBaseUrl(context.config))));
   await gate.report(rail, outcomes.values());
   const followUps = await recordRailOutcomes(context, orders, outcomes, 0);
-  await context.queues.inquire(followUps.map((followUp) => ({ data: { orderId: followUp.orderId, attempt: followUp.attempt }, delayMs: followUp.delayMs })));
+  await scheduleInquiries(context, followUps);
   return {};
 }
 

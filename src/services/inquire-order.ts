@@ -1,6 +1,6 @@
 import { isRailError, type RailError, type RailStatus } from '../../adapters/contract.ts';
 import { AWAITING_RAIL_STATUSES } from '../domain/order-status.ts';
-import { loadOrders } from '../db/repositories/orders.ts';
+import { loadOrders, scheduleChecks } from '../db/repositories/orders.ts';
 import { publicBaseUrl } from '../config/index.ts';
 import type { ServiceContext } from './context.ts';
 import { railGate } from './rail-circuit.ts';
@@ -17,7 +17,10 @@ export async function inquireOrder(context: ServiceContext, orderId: string, att
   if (!order || !AWAITING_RAIL_STATUSES.includes(order.status)) return undefined;
   const gate = railGate(context);
   const admission = await gate.admit(order.rail);
-  if (admission.kind === 'wait') return { orderId, attempt, delayMs: Math.max(admission.untilMs - Date.now(), 0) };
+  if (admission.kind === 'wait') {
+    await scheduleChecks(context.db, [{ id: order.id, at: new Date(admission.untilMs) }]);
+    return { orderId, attempt, delayMs: Math.max(admission.untilMs - Date.now(), 0) };
+  }
   const adapter = context.rails.get(order.rail);
   let answer: RailStatus | RailError;
   const started = performance.now();
@@ -37,5 +40,6 @@ export async function inquireOrder(context: ServiceContext, orderId: string, att
     (performance.now() - started) / 1000,
   );
   const [followUp] = await recordRailOutcomes(context, [order], new Map([[order.railKey, answer]]), attempt);
+  if (followUp) await scheduleChecks(context.db, [{ id: order.id, at: new Date(Date.now() + followUp.delayMs) }]);
   return followUp;
 }

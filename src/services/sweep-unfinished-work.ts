@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { findStaleOrders, touchOrders } from '../db/repositories/orders.ts';
-import { findOverdueDeliveries } from '../db/repositories/webhooks.ts';
+import { findOverdueOrders, scheduleChecks } from '../db/repositories/orders.ts';
+import { findOverdueDeliveries, postponeDeliveries } from '../db/repositories/webhooks.ts';
 import type { ServiceContext } from './context.ts';
+import { scheduleInquiries } from './follow-up.ts';
 
 const SWEEP_LIMIT = 5000;
 
@@ -12,17 +13,17 @@ export interface SweepResult {
 }
 
 /**
- * Re-creates the queue work for anything not final that has gone quiet, so that losing the queues
- * (a wiped Redis, a truncated queue table, a worker killed mid-job) never loses an order.
- * Every job it adds has the id the original would have had or is harmless twice: claims are guarded
- * and rail keys never change.
+ * Re-creates the queue work for anything unfinished that is overdue, so that losing the queues (a wiped
+ * Redis, truncated queue tables, a worker killed mid-job) never loses an order. The work it adds is harmless
+ * twice: claims are guarded and rail keys never change.
  */
 export async function sweepUnfinishedWork(context: ServiceContext): Promise<SweepResult> {
-  const cutoff = new Date(Date.now() - context.config.SWEEPER_STALE_AFTER_MS);
-  const stale = await findStaleOrders(context.db, cutoff, SWEEP_LIMIT);
+  const graceMs = context.config.SWEEPER_STALE_AFTER_MS;
+  const cutoff = new Date(Date.now() - graceMs);
+  const overdue = await findOverdueOrders(context.db, cutoff, SWEEP_LIMIT);
   const toDispatch = new Map<string, string[]>();
   const toInquire: string[] = [];
-  for (const order of stale) {
+  for (const order of overdue) {
     if (order.status === 'received' || order.status === 'queued') {
       toDispatch.set(order.rail, [...(toDispatch.get(order.rail) ?? []), order.id]);
     } else {
@@ -36,12 +37,14 @@ export async function sweepUnfinishedWork(context: ServiceContext): Promise<Swee
     }
     await context.queues.dispatch(rail, chunks);
   }
-  await context.queues.inquire(toInquire.map((orderId) => ({ data: { orderId, attempt: 0 }, delayMs: 0 })));
-  await touchOrders(context.db, stale.map((order) => order.id));
+  await scheduleInquiries(context, toInquire.map((orderId) => ({ orderId, attempt: 0, delayMs: 0 })), { recovery: true });
+  const dueAgain = new Date(Date.now() + graceMs);
+  await scheduleChecks(context.db, [...toDispatch.values()].flat().map((id) => ({ id, at: dueAgain })));
 
-  const overdue = await findOverdueDeliveries(context.db, cutoff, SWEEP_LIMIT);
-  await context.queues.deliverWebhooks(overdue.map((deliveryId) => ({ deliveryId })));
-  const result = { dispatched: stale.length - toInquire.length, inquired: toInquire.length, webhooks: overdue.length };
-  if (stale.length + overdue.length > 0) context.logger.info(result, 'sweeper re-created lost work');
+  const deliveries = await findOverdueDeliveries(context.db, cutoff, SWEEP_LIMIT);
+  await context.queues.deliverWebhooks(deliveries.map((deliveryId) => ({ deliveryId })), { recovery: true });
+  await postponeDeliveries(context.db, deliveries, dueAgain);
+  const result = { dispatched: overdue.length - toInquire.length, inquired: toInquire.length, webhooks: deliveries.length };
+  if (overdue.length + deliveries.length > 0) context.logger.info(result, 'sweeper re-created lost work');
   return result;
 }

@@ -1,23 +1,40 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { isRailError, RailError, type RailOutcome, type RailPayment } from '../../adapters/contract.ts';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+import { isRailError, RailCallbackRejected, RailError, type RailCallbackRequest, type RailOutcome, type RailPayment } from '../../adapters/contract.ts';
 import { createRailRegistry } from '../../adapters/registry.ts';
-import { SandboxRailAdapter } from '../../adapters/sandbox/adapter.ts';
-import { startSandboxSimulator, type SandboxSimulator } from '../../adapters/sandbox/simulator.ts';
-import { describeRailAdapterContract } from './rail-adapter-contract.ts';
+import { SANDBOX_DEFAULT_CALLBACK_SECRET, SandboxRailAdapter, sandboxRail } from '../../adapters/sandbox/index.ts';
+import { signSandboxCallback, startSandboxSimulator, type SandboxSimulator } from '../../adapters/sandbox/simulator.ts';
+import { describeRailAdapterContract, freshKey } from './rail-adapter-contract.ts';
 
 const PAYEE_SUFFIX = { completed: '5555', failed: '0000', pending: '0002' } as const;
+/** Nothing listens on the discard port: callbacks sent there fail fast and are dropped. */
+const UNREACHABLE_CALLBACK_URL = 'http://127.0.0.1:9/v1/rails/sandbox/callbacks';
+const SETTLE_MS = 100;
 
 function payment(payeeSuffix: string, overrides: Partial<RailPayment> = {}): RailPayment {
   return {
-    railKey: `k-${randomUUID()}`,
+    railKey: freshKey('K'),
     kind: 'benefit',
     amount: { minor: 12_550n, currency: 'KES' },
     payer: { type: 'bank_account', value: 'TREASURY-001', institution: 'CBK' },
     payee: { type: 'msisdn', value: `25471234${payeeSuffix}` },
     reference: 'Child benefit March',
+    callbackUrl: UNREACHABLE_CALLBACK_URL,
     ...overrides,
   };
+}
+
+function feePayment(overrides: Partial<RailPayment> = {}): RailPayment {
+  return payment('5555', {
+    kind: 'fee',
+    amount: { minor: 2_000n, currency: 'KES' },
+    payer: { type: 'msisdn', value: '254700111222' },
+    payee: { type: 'bank_account', value: 'REVENUE-5555', institution: 'CBK' },
+    reference: 'Passport fee',
+    ...overrides,
+  });
 }
 
 function outcomeOf(outcomes: ReadonlyMap<string, RailOutcome | RailError>, p: RailPayment): RailOutcome {
@@ -41,31 +58,123 @@ async function railErrorFrom(promise: Promise<unknown>): Promise<RailError> {
   return error;
 }
 
+async function callbackRejection(promise: Promise<unknown>, reason: RegExp): Promise<void> {
+  const error = await rejection(promise);
+  assert.ok(error instanceof RailCallbackRejected, `expected RailCallbackRejected, got ${String(error)}`);
+  assert.match(error.message, reason);
+}
+
+const today = () => new Date().toISOString().slice(0, 10);
+const yesterday = () => new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+
+// ── a tiny receiver standing in for Kassa's callback endpoint ────────────────────────────────────────────
+
+interface ReceivedCallback extends RailCallbackRequest {
+  readonly headers: IncomingHttpHeaders;
+  readonly key: string | undefined;
+}
+
+interface CallbackReceiver {
+  readonly url: string;
+  readonly received: ReceivedCallback[];
+  /** A log shared with the test, in arrival order: `callback:<key>` is pushed when a callback arrives. */
+  readonly events: string[];
+  /** The status to answer each callback with (default 204); `attempt` counts from 0 per key. */
+  answer: (key: string | undefined, attempt: number) => number;
+  receivedFor(key: string): ReceivedCallback[];
+  /** Waits until `count` callbacks about the key arrived; fails after timeoutMs. */
+  waitFor(key: string, count?: number, timeoutMs?: number): Promise<ReceivedCallback[]>;
+  close(): Promise<void>;
+}
+
+async function startCallbackReceiver(): Promise<CallbackReceiver> {
+  const received: ReceivedCallback[] = [];
+  const events: string[] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const rawBody = Buffer.concat(chunks);
+      let key: string | undefined;
+      try {
+        key = (JSON.parse(rawBody.toString('utf8')) as { key?: string }).key;
+      } catch {
+        key = undefined;
+      }
+      const attempt = received.filter((r) => r.key === key).length;
+      received.push({ headers: req.headers, rawBody, key });
+      events.push(`callback:${key}`);
+      res.statusCode = receiver.answer(key, attempt);
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const receiver: CallbackReceiver = {
+    url: `http://127.0.0.1:${port}/v1/rails/sandbox/callbacks`,
+    received,
+    events,
+    answer: () => 204,
+    receivedFor: (key) => received.filter((r) => r.key === key),
+    async waitFor(key, count = 1, timeoutMs = 3_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (receiver.receivedFor(key).length < count) {
+        if (Date.now() > deadline) assert.fail(`${receiver.receivedFor(key).length} of ${count} callbacks about ${key} within ${timeoutMs} ms`);
+        await delay(10);
+      }
+      return receiver.receivedFor(key);
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+  return receiver;
+}
+
+// ── the contract every adapter passes ──────────────────────────────────────────────────────────────────
+
 describeRailAdapterContract('sandbox', async () => {
-  const simulator = await startSandboxSimulator({ settleDelayMs: 100 });
-  const adapter = new SandboxRailAdapter({ baseUrl: simulator.url, timeoutMs: 2_000 });
+  const simulator = await startSandboxSimulator({ settleDelayMs: SETTLE_MS, callbackSecret: 'contract-fixture-secret-0123456789' });
+  const receiver = await startCallbackReceiver();
+  const adapter = sandboxRail.create(sandboxRail.optionsSchema.parse({ baseUrl: simulator.url, timeoutMs: '2000', callbackSecret: simulator.callbackSecret }));
   return {
     adapter,
-    paymentFor: (outcome) => payment(PAYEE_SUFFIX[outcome]),
+    paymentFor: (outcome) => payment(PAYEE_SUFFIX[outcome], { callbackUrl: receiver.url }),
+    forgeCallback() {
+      const body = JSON.stringify({ key: freshKey('K'), status: 'completed', rail_reference: 'SBX-999999' });
+      return { headers: { 'sandbox-signature': signSandboxCallback(body, 'an-attacker-guessing-the-secret') }, rawBody: Buffer.from(body) };
+    },
+    async validCallbackFor(p) {
+      const [callback] = await receiver.waitFor(p.railKey);
+      return { headers: callback!.headers, rawBody: callback!.rawBody };
+    },
     async teardown() {
       await adapter.close();
       await simulator.close();
+      await receiver.close();
     },
   };
 });
+
+// ── the sandbox rail itself ────────────────────────────────────────────────────────────────────────────
 
 describe('sandbox rail', function () {
   this.timeout(5_000);
   let simulator: SandboxSimulator;
   let adapter: SandboxRailAdapter;
+  let receiver: CallbackReceiver;
 
   beforeEach(async () => {
-    simulator = await startSandboxSimulator({ settleDelayMs: 100 });
-    adapter = new SandboxRailAdapter({ baseUrl: simulator.url, timeoutMs: 2_000 });
+    simulator = await startSandboxSimulator({ settleDelayMs: SETTLE_MS });
+    adapter = new SandboxRailAdapter({ baseUrl: simulator.url, timeoutMs: 2_000 }); // both on the default callback secret
+    receiver = await startCallbackReceiver();
   });
   afterEach(async () => {
     await adapter.close();
     await simulator.close();
+    await receiver.close();
   });
 
   describe('simulator', () => {
@@ -118,7 +227,7 @@ describe('sandbox rail', function () {
       const completed = outcomeOf(outcomes, fine);
       assert.ok(completed.status === 'completed' && /^SBX-\d+$/.test(completed.railReference));
 
-      await new Promise((resolve) => setTimeout(resolve, 150));
+      await delay(SETTLE_MS + 50);
       assert.equal((await adapter.getStatus(slow.railKey)).status, 'completed');
       assert.equal(outcomeOf(await adapter.initiateChunk([slow]), slow).status, 'completed', 'a repeat answers the current state');
       assert.equal(simulator.executions(slow.railKey), 1);
@@ -129,34 +238,32 @@ describe('sandbox rail', function () {
       assert.equal(notJson.status, 400);
       assert.match(notJson.headers.get('content-type') ?? '', /^application\/problem\+json/);
 
-      const badAmount = await fetch(`${simulator.url}/v1/transfers`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ transfers: [{ ...wire(payment('5555')), amount_minor: '12.50' }] }),
-      });
+      const badAmount = await postTransfers(simulator, [{ ...wire(payment('5555')), amount_minor: '12.50' }]);
       assert.equal(badAmount.status, 400);
       const problem = (await badAmount.json()) as { code: string; errors: { field: string }[] };
       assert.equal(problem.code, 'validation_failed');
       assert.deepEqual(problem.errors.map((e) => e.field), ['transfers.0.amount_minor']);
 
+      const badCallbackUrl = await postTransfers(simulator, [{ ...wire(payment('5555')), callback_url: 'ftp://example.org/x' }]);
+      assert.equal(badCallbackUrl.status, 400);
+      assert.deepEqual(((await badCallbackUrl.json()) as { errors: { field: string }[] }).errors.map((e) => e.field), ['transfers.0.callback_url']);
+
       const tooMany = Array.from({ length: 2001 }, () => wire(payment('5555')));
-      const tooManyResponse = await fetch(`${simulator.url}/v1/transfers`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ transfers: tooMany }) });
-      assert.equal(tooManyResponse.status, 400);
+      assert.equal((await postTransfers(simulator, tooMany)).status, 400);
       assert.equal(simulator.executionCounts().size, 0);
     });
 
     it('when the behaviour and counts are driven over HTTP, then the control endpoints work', async () => {
       const p = payment('5555');
-      const down = await fetch(`${simulator.url}/_sim/behaviour`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mode: 'down' }) });
+      const down = await putJson(`${simulator.url}/_sim/behaviour`, { mode: 'down' });
       assert.equal(down.status, 204);
-      const refused = await fetch(`${simulator.url}/v1/transfers`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ transfers: [wire(p)] }) });
+      const refused = await postTransfers(simulator, [wire(p)]);
       assert.equal(refused.status, 503);
       assert.match(refused.headers.get('content-type') ?? '', /^application\/problem\+json/);
 
-      const invalid = await fetch(`${simulator.url}/_sim/behaviour`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mode: 'sideways' }) });
-      assert.equal(invalid.status, 400);
+      assert.equal((await putJson(`${simulator.url}/_sim/behaviour`, { mode: 'sideways' })).status, 400);
 
-      await fetch(`${simulator.url}/_sim/behaviour`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mode: 'normal' }) });
+      await putJson(`${simulator.url}/_sim/behaviour`, { mode: 'normal' });
       await adapter.initiateChunk([p]);
       await adapter.initiateChunk([p]);
       const counts = await fetch(`${simulator.url}/_sim/executions/${encodeURIComponent(p.railKey)}`);
@@ -171,17 +278,351 @@ describe('sandbox rail', function () {
     it('when close() is called while a request is held, then it returns promptly and the request is dropped', async () => {
       simulator.setBehaviour({ mode: 'timeout' }); // holds for 60 s
       const p = payment('5555');
-      const held = fetch(`${simulator.url}/v1/transfers`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ transfers: [wire(p)] }) });
+      const held = postTransfers(simulator, [wire(p)]);
       const heldOutcome = held.then(
         () => 'answered',
         () => 'dropped',
       );
-      while (simulator.requestCount(p.railKey) === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      while (simulator.requestCount(p.railKey) === 0) await delay(5);
 
-      const closed = await Promise.race([simulator.close().then(() => 'closed'), new Promise((resolve) => setTimeout(resolve, 2_000, 'still open'))]);
+      const closed = await Promise.race([simulator.close().then(() => 'closed'), delay(2_000, 'still open')]);
 
       assert.equal(closed, 'closed');
       assert.equal(await heldOutcome, 'dropped');
+    });
+  });
+
+  describe('callbacks', () => {
+    it('when a pending transfer settles, then its callback_url receives one signed notification that the adapter accepts', async () => {
+      const p = payment('0002', { callbackUrl: receiver.url });
+      const initial = outcomeOf(await adapter.initiateChunk([p]), p);
+      assert.equal(initial.status, 'pending');
+
+      const [callback] = await receiver.waitFor(p.railKey);
+      await delay(SETTLE_MS); // room for a wrong second delivery
+
+      assert.equal(receiver.receivedFor(p.railKey).length, 1);
+      assert.equal(simulator.callbacksSent(p.railKey), 1);
+      assert.match(String(callback!.headers['sandbox-signature']), /^t=\d+,v1=[0-9a-f]{64}$/);
+      assert.equal(callback!.headers['content-type'], 'application/json');
+      const notifications = await adapter.parseCallback(callback!);
+      assert.deepEqual(notifications, [{ railKey: p.railKey, outcome: { status: 'completed', railReference: (initial as { railReference?: string }).railReference } }]);
+    });
+
+    it('when transfers are final at once and callbackAll is off, then no callback is sent for them', async () => {
+      const completed = payment('5555', { callbackUrl: receiver.url });
+      const declined = payment('0000', { callbackUrl: receiver.url });
+      await adapter.initiateChunk([completed, declined]);
+
+      await delay(SETTLE_MS + 100);
+
+      assert.equal(receiver.received.length, 0);
+      assert.equal(simulator.callbacksSent(completed.railKey) + simulator.callbacksSent(declined.railKey), 0);
+    });
+
+    it('when callbackAll is on, then transfers final at once are notified too, a decline with its reason code', async () => {
+      const everything = await startSandboxSimulator({ settleDelayMs: SETTLE_MS, callbackAll: true });
+      const everythingAdapter = new SandboxRailAdapter({ baseUrl: everything.url, timeoutMs: 2_000 });
+      try {
+        const completed = payment('5555', { callbackUrl: receiver.url });
+        const declined = payment('0000', { callbackUrl: receiver.url });
+        const outcomes = await everythingAdapter.initiateChunk([completed, declined]);
+
+        const [completedCallback] = await receiver.waitFor(completed.railKey);
+        const [declinedCallback] = await receiver.waitFor(declined.railKey);
+
+        assert.deepEqual(await adapter.parseCallback(completedCallback!), [{ railKey: completed.railKey, outcome: outcomeOf(outcomes, completed) }]);
+        const [notification] = await adapter.parseCallback(declinedCallback!);
+        assert.ok(notification?.outcome.status === 'failed');
+        assert.equal(notification.outcome.reasonCode, 'AC04');
+        assert.equal(notification.outcome.reason, 'closed account');
+        assert.equal(everything.callbacksSent(completed.railKey), 1);
+      } finally {
+        await everythingAdapter.close();
+        await everything.close();
+      }
+    });
+
+    it('when callbacks are set to duplicate, then every notification is delivered twice with the same body', async () => {
+      simulator.setCallbackBehaviour({ mode: 'duplicate' });
+      const p = payment('0002', { callbackUrl: receiver.url });
+      await adapter.initiateChunk([p]);
+
+      const [first, second] = await receiver.waitFor(p.railKey, 2);
+
+      assert.deepEqual(first!.rawBody, second!.rawBody);
+      assert.deepEqual(await adapter.parseCallback(second!), await adapter.parseCallback(first!));
+      assert.equal(simulator.callbacksSent(p.railKey), 2);
+    });
+
+    it('when callbacks are set to early, then the callback arrives before the answer to the POST that executed the payment', async () => {
+      simulator.setCallbackBehaviour({ mode: 'early' });
+      const completed = payment('5555', { callbackUrl: receiver.url });
+      const declined = payment('0001', { callbackUrl: receiver.url });
+
+      const outcomes = await adapter.initiateChunk([completed, declined]);
+      receiver.events.push('answer');
+
+      assert.deepEqual(receiver.events.slice(-1), ['answer']);
+      assert.deepEqual(new Set(receiver.events.slice(0, -1)), new Set([`callback:${completed.railKey}`, `callback:${declined.railKey}`]));
+      const [early] = await adapter.parseCallback(receiver.receivedFor(completed.railKey)[0]!);
+      assert.deepEqual(early?.outcome, outcomeOf(outcomes, completed));
+    });
+
+    it('when callbacks are set to never, then the payment settles but no callback is ever sent', async () => {
+      simulator.setCallbackBehaviour({ mode: 'never' });
+      const p = payment('0002', { callbackUrl: receiver.url });
+      await adapter.initiateChunk([p]);
+
+      await delay(SETTLE_MS + 200);
+      simulator.setCallbackBehaviour({ mode: 'normal' });
+      await delay(100);
+
+      assert.equal((await adapter.getStatus(p.railKey)).status, 'completed');
+      assert.equal(receiver.received.length, 0);
+      assert.equal(simulator.callbacksSent(p.railKey), 0);
+    });
+
+    it('when the receiver fails, then the rail retries with backoff and finally drops the notification', async () => {
+      const patient = await startSandboxSimulator({ settleDelayMs: 20, callbackRetryDelaysMs: [20, 40, 80] });
+      const patientAdapter = new SandboxRailAdapter({ baseUrl: patient.url, timeoutMs: 2_000 });
+      try {
+        const recovers = payment('0002', { callbackUrl: receiver.url });
+        const broken = payment('0002', { callbackUrl: receiver.url });
+        receiver.answer = (key, attempt) => (key === broken.railKey ? 500 : attempt < 2 ? 503 : 204);
+
+        await patientAdapter.initiateChunk([recovers, broken]);
+        await receiver.waitFor(recovers.railKey, 3);
+        await receiver.waitFor(broken.railKey, 4);
+        await delay(200); // no fifth attempt
+
+        assert.equal(receiver.receivedFor(recovers.railKey).length, 3);
+        assert.equal(patient.callbacksSent(recovers.railKey), 1);
+        assert.equal(receiver.receivedFor(broken.railKey).length, 4, 'one delivery and three retries');
+        assert.equal(patient.callbacksSent(broken.railKey), 0);
+      } finally {
+        await patientAdapter.close();
+        await patient.close();
+      }
+    });
+
+    it('when the callback behaviour is driven over HTTP, then PUT /_sim/callbacks switches it and GET counts deliveries', async () => {
+      assert.equal((await putJson(`${simulator.url}/_sim/callbacks`, { mode: 'sometimes' })).status, 400);
+      assert.equal((await putJson(`${simulator.url}/_sim/callbacks`, { mode: 'duplicate' })).status, 204);
+      const p = payment('0002', { callbackUrl: receiver.url });
+      await adapter.initiateChunk([p]);
+      await receiver.waitFor(p.railKey, 2);
+
+      const counts = await fetch(`${simulator.url}/_sim/callbacks/${encodeURIComponent(p.railKey)}`);
+
+      assert.deepEqual(await counts.json(), { key: p.railKey, sent: 2 });
+    });
+
+    it('when the simulator is reset while a payment is pending, then the payment is forgotten and no callback follows', async () => {
+      const p = payment('0002', { callbackUrl: receiver.url });
+      await adapter.initiateChunk([p]);
+
+      simulator.reset();
+      await delay(SETTLE_MS + 150);
+
+      assert.equal(receiver.received.length, 0);
+      assert.deepEqual(await adapter.getStatus(p.railKey), { status: 'not_found' });
+    });
+  });
+
+  describe('callback signatures', () => {
+    const secret = SANDBOX_DEFAULT_CALLBACK_SECRET;
+    const notification = { key: 'K123', status: 'failed', rail_reference: 'SBX-7', reason_code: 'AC04', reason: 'closed account' };
+    const now = () => Math.floor(Date.now() / 1000);
+    const signed = (body: string, options: { secret?: string; t?: number; header?: string } = {}): RailCallbackRequest => ({
+      headers: { [options.header ?? 'Sandbox-Signature']: signSandboxCallback(body, options.secret ?? secret, options.t) },
+      rawBody: Buffer.from(body),
+    });
+
+    it('when a callback is signed with the shared secret, then it parses to the rail key and outcome, whatever the header case', async () => {
+      const body = JSON.stringify(notification);
+
+      const expected = [{ railKey: 'K123', outcome: { status: 'failed', reasonCode: 'AC04', reason: 'closed account', railReference: 'SBX-7' } }];
+      assert.deepEqual(await adapter.parseCallback(signed(body)), expected);
+      assert.deepEqual(await adapter.parseCallback(signed(body, { header: 'sandbox-signature' })), expected);
+    });
+
+    it('when the signature header is missing, malformed or made with another secret, then the callback is rejected saying why', async () => {
+      const body = JSON.stringify(notification);
+      await callbackRejection(adapter.parseCallback({ headers: { 'content-type': 'application/json' }, rawBody: Buffer.from(body) }), /header is missing/);
+      await callbackRejection(adapter.parseCallback({ headers: { 'sandbox-signature': 'sha256=abc' }, rawBody: Buffer.from(body) }), /malformed/);
+      await callbackRejection(adapter.parseCallback({ headers: { 'sandbox-signature': `t=${now()}` }, rawBody: Buffer.from(body) }), /malformed/);
+      await callbackRejection(adapter.parseCallback({ headers: { 'sandbox-signature': `t=${now()},v1=${'0'.repeat(63)}` }, rawBody: Buffer.from(body) }), /malformed/);
+      await callbackRejection(adapter.parseCallback({ headers: { 'sandbox-signature': [signed(body).headers['Sandbox-Signature'] as string, 't=1,v1=00'] }, rawBody: Buffer.from(body) }), /more than one/);
+      await callbackRejection(adapter.parseCallback(signed(body, { secret: 'someone-else-entirely-0123' })), /does not match/);
+    });
+
+    it('when the body was altered after signing, then the callback is rejected', async () => {
+      const request = signed(JSON.stringify({ ...notification, status: 'completed', reason_code: undefined, reason: undefined }));
+      const tampered = Buffer.from(request.rawBody.toString('utf8').replace('SBX-7', 'SBX-8'));
+
+      await callbackRejection(adapter.parseCallback({ headers: request.headers, rawBody: tampered }), /does not match/);
+    });
+
+    it('when the signed timestamp is more than five minutes off, then a genuine signature is rejected as a replay', async () => {
+      const body = JSON.stringify(notification);
+
+      await callbackRejection(adapter.parseCallback(signed(body, { t: now() - 301 })), /tolerance/);
+      await callbackRejection(adapter.parseCallback(signed(body, { t: now() + 301 })), /tolerance/);
+      assert.equal((await adapter.parseCallback(signed(body, { t: now() - 290 }))).length, 1, 'within the tolerance it is accepted');
+    });
+
+    it('when a genuinely signed body is not JSON or not a notification, then the callback is rejected', async () => {
+      await callbackRejection(adapter.parseCallback(signed('{"key": ')), /not JSON/);
+      await callbackRejection(adapter.parseCallback(signed(JSON.stringify({ ...notification, status: 'lost' }))), /not a sandbox notification: status/);
+      await callbackRejection(adapter.parseCallback(signed(JSON.stringify({ key: 'K1', status: 'completed' }))), /rail_reference/);
+    });
+
+    it('when the header carries several v1 signatures (a secret rotation), then one that matches is enough', async () => {
+      const body = JSON.stringify(notification);
+      const t = now();
+      const good = signSandboxCallback(body, secret, t).split(',v1=')[1]!;
+      const old = signSandboxCallback(body, 'the-previous-secret-0123456', t).split(',v1=')[1]!;
+
+      const notifications = await adapter.parseCallback({ headers: { 'sandbox-signature': `t=${t},v1=${old},v1=${good}` }, rawBody: Buffer.from(body) });
+
+      assert.equal(notifications[0]?.railKey, 'K123');
+    });
+  });
+
+  describe('refunds', () => {
+    it('when a completed transfer is refunded in parts, then each refund key executes once and the total cannot exceed the original', async () => {
+      const p = payment('5555');
+      await adapter.initiateChunk([p]);
+      const firstKey = freshKey('R');
+
+      const first = await adapter.refund(p.railKey, { minor: 5_000n, currency: 'KES' }, firstKey);
+      const again = await adapter.refund(p.railKey, { minor: 5_000n, currency: 'KES' }, firstKey);
+      const rest = await adapter.refund(p.railKey, { minor: 7_550n, currency: 'KES' }, freshKey('R'));
+      const oneMore = await adapter.refund(p.railKey, { minor: 1n, currency: 'KES' }, freshKey('R'));
+
+      assert.ok(first.status === 'completed' && /^SBX-\d+$/.test(first.railReference));
+      assert.deepEqual(again, first);
+      assert.equal(rest.status, 'completed');
+      assert.ok(oneMore.status === 'failed');
+      assert.equal(oneMore.reasonCode, 'AM09');
+      const refunds = (await adapter.fetchStatement({ from: today(), to: today() })).filter((e) => e.reversal);
+      assert.deepEqual(refunds.map((e) => e.amount.minor).sort(), [5_000n, 7_550n]);
+    });
+
+    it('when a refund asks for more than the original amount, then it is declined AM09 and nothing is booked', async () => {
+      const p = payment('5555');
+      await adapter.initiateChunk([p]);
+
+      const outcome = await adapter.refund(p.railKey, { minor: 12_551n, currency: 'KES' }, freshKey('R'));
+
+      assert.ok(outcome.status === 'failed');
+      assert.equal(outcome.reasonCode, 'AM09');
+      assert.match(outcome.reason, /exceeds.*12550/);
+      assert.equal((await adapter.fetchStatement({ from: today(), to: today() })).filter((e) => e.reversal).length, 0);
+    });
+
+    it('when a refund key is reused for a different refund, then it is declined DU05 and the first refund stands', async () => {
+      const p = payment('5555');
+      const q = payment('5555');
+      await adapter.initiateChunk([p, q]);
+      const refundKey = freshKey('R');
+      const first = await adapter.refund(p.railKey, { minor: 100n, currency: 'KES' }, refundKey);
+
+      const otherAmount = await adapter.refund(p.railKey, { minor: 200n, currency: 'KES' }, refundKey);
+      const otherTransfer = await adapter.refund(q.railKey, { minor: 100n, currency: 'KES' }, refundKey);
+
+      assert.ok(otherAmount.status === 'failed' && otherAmount.reasonCode === 'DU05');
+      assert.ok(otherTransfer.status === 'failed' && otherTransfer.reasonCode === 'DU05');
+      assert.deepEqual(await adapter.refund(p.railKey, { minor: 100n, currency: 'KES' }, refundKey), first);
+    });
+
+    it('when the transfer was declined, is still pending or is in another currency, then the refund is declined with a reason code', async () => {
+      const declined = payment('0000');
+      const pending = payment('0002');
+      const fine = payment('5555');
+      await adapter.initiateChunk([declined, pending, fine]);
+
+      const onDeclined = await adapter.refund(declined.railKey, declined.amount, freshKey('R'));
+      const onPending = await adapter.refund(pending.railKey, pending.amount, freshKey('R'));
+      const wrongCurrency = await adapter.refund(fine.railKey, { minor: 100n, currency: 'EUR' }, freshKey('R'));
+
+      assert.ok(onDeclined.status === 'failed' && onDeclined.reasonCode === 'NOT_COMPLETED');
+      assert.ok(onPending.status === 'failed' && onPending.reasonCode === 'NOT_COMPLETED');
+      assert.ok(wrongCurrency.status === 'failed' && wrongCurrency.reasonCode === 'AM03');
+    });
+
+    it('when the transfer key is unknown, then refund throws a plain Error (a bug), not a RailError; when the rail is down, a RailError unavailable', async () => {
+      const unknown = await rejection(adapter.refund(freshKey('K'), { minor: 100n, currency: 'KES' }, freshKey('R')));
+      assert.ok(unknown instanceof Error && !isRailError(unknown));
+      assert.match(unknown.message, /HTTP 404/);
+
+      simulator.setBehaviour({ mode: 'down' });
+      assert.equal((await railErrorFrom(adapter.refund(freshKey('K'), { minor: 100n, currency: 'KES' }, freshKey('R')))).decision, 'unavailable');
+    });
+  });
+
+  describe('statement', () => {
+    it('when benefits, fees and refunds were executed, then the statement books each with direction and reversal, and declines and pending transfers not until they settle', async () => {
+      const benefit = payment('5555');
+      const fee = feePayment();
+      const declined = payment('0000');
+      const pending = payment('0002');
+      const outcomes = await adapter.initiateChunk([benefit, fee, declined, pending]);
+      const refundKey = freshKey('R');
+      const refund = await adapter.refund(fee.railKey, { minor: 500n, currency: 'KES' }, refundKey);
+
+      const before = await adapter.fetchStatement({ from: today(), to: today() });
+      await delay(SETTLE_MS + 50);
+      const after = await adapter.fetchStatement({ from: today(), to: today() });
+
+      const reference = (p: RailPayment) => (outcomeOf(outcomes, p) as { railReference: string }).railReference;
+      assert.deepEqual(
+        before.map((e) => ({ ...e })),
+        [
+          { railKey: benefit.railKey, railReference: reference(benefit), amount: benefit.amount, direction: 'debit', bookingDate: today(), valueDate: today(), reversal: false, counterparty: benefit.payee.value },
+          { railKey: fee.railKey, railReference: reference(fee), amount: fee.amount, direction: 'credit', bookingDate: today(), valueDate: today(), reversal: false, counterparty: fee.payer.value },
+          { railKey: refundKey, railReference: (refund as { railReference: string }).railReference, amount: { minor: 500n, currency: 'KES' }, direction: 'debit', bookingDate: today(), valueDate: today(), reversal: true, counterparty: fee.payer.value },
+        ],
+      );
+      assert.deepEqual(after.slice(0, 3), before);
+      assert.deepEqual(after.slice(3).map((e) => [e.railKey, e.direction, e.amount.minor]), [[pending.railKey, 'debit', 12_550n]]);
+      assert.ok(!after.some((e) => e.railKey === declined.railKey), 'a decline moves no money');
+    });
+
+    it('when the range excludes today, then the statement is empty; an invalid range is refused as a plain Error', async () => {
+      const p = payment('5555');
+      await adapter.initiateChunk([p]);
+
+      assert.deepEqual(await adapter.fetchStatement({ from: yesterday(), to: yesterday() }), []);
+      for (const range of [
+        { from: today(), to: yesterday() },
+        { from: '2025-02-30', to: '2025-03-01' },
+        { from: '2024-01-01', to: '2025-12-31' },
+        { from: 'yesterday', to: today() },
+      ]) {
+        const error = await rejection(adapter.fetchStatement(range));
+        assert.ok(error instanceof Error && !isRailError(error), `${JSON.stringify(range)}: ${String(error)}`);
+        assert.match(error.message, /HTTP 400/);
+      }
+    });
+  });
+
+  describe('account names', () => {
+    it('when an account is looked up, then the rail answers the same fake name every time, and a value ending 9999 is unknown', async () => {
+      const party = { type: 'msisdn', value: '254712345678' } as const;
+
+      const name = await adapter.lookupAccountName(party);
+
+      assert.match(name ?? '', /^[A-Z][a-z]+ [A-Z][a-z]+$/);
+      assert.equal(await adapter.lookupAccountName(party), name);
+      assert.equal(await adapter.lookupAccountName({ type: 'iban', value: 'DE89370400440532019999' }), undefined);
+      const names = await Promise.all(['254700000011', '254700000012', '254700000013', '254700000014'].map((value) => adapter.lookupAccountName({ type: 'msisdn', value })));
+      assert.ok(new Set(names).size > 1, 'names depend on the account');
+    });
+
+    it('when the account value needs escaping, then it still reaches the rail intact', async () => {
+      assert.match((await adapter.lookupAccountName({ type: 'bank_account', value: 'GB/12 34?56#78' })) ?? '', /\S/);
     });
   });
 
@@ -194,6 +635,8 @@ describe('sandbox rail', function () {
       assert.equal(error.decision, 'unavailable');
       assert.equal(simulator.executions(p.railKey), 0);
       assert.equal((await railErrorFrom(adapter.getStatus(p.railKey))).decision, 'unavailable');
+      assert.equal((await railErrorFrom(adapter.fetchStatement({ from: today(), to: today() }))).decision, 'unavailable');
+      assert.equal((await railErrorFrom(adapter.lookupAccountName(p.payee))).decision, 'unavailable');
 
       simulator.setBehaviour({ mode: 'normal' });
       assert.equal(outcomeOf(await adapter.initiateChunk([p]), p).status, 'completed');
@@ -212,6 +655,24 @@ describe('sandbox rail', function () {
         assert.equal(simulator.executions(p.railKey), 1);
         const status = await impatient.getStatus(p.railKey);
         assert.equal(status.status, 'completed');
+      } finally {
+        await impatient.close();
+      }
+    });
+
+    it('when a refund is answered after the timeout, then it is RailError unknown and repeating the refund key answers the refund executed meanwhile', async () => {
+      const impatient = new SandboxRailAdapter({ baseUrl: simulator.url, timeoutMs: 200 });
+      try {
+        const p = payment('5555');
+        await adapter.initiateChunk([p]);
+        const refundKey = freshKey('R');
+        simulator.setBehaviour({ mode: 'timeout' });
+
+        assert.equal((await railErrorFrom(impatient.refund(p.railKey, p.amount, refundKey))).decision, 'unknown');
+
+        simulator.setBehaviour({ mode: 'normal' });
+        assert.equal((await adapter.refund(p.railKey, p.amount, refundKey)).status, 'completed');
+        assert.equal((await adapter.fetchStatement({ from: today(), to: today() })).filter((e) => e.reversal).length, 1);
       } finally {
         await impatient.close();
       }
@@ -283,30 +744,72 @@ describe('sandbox rail', function () {
       assert.match(error.message, /HTTP 400.*amount_minor/);
     });
 
-    it('when options are invalid, then construction throws naming the option', () => {
-      assert.throws(() => new SandboxRailAdapter({ baseUrl: 'not a url', timeoutMs: 1_000 }), /baseUrl/);
-      assert.throws(() => new SandboxRailAdapter({ baseUrl: 'http://127.0.0.1:1', timeoutMs: 0 }), /timeoutMs/);
-    });
-
     it('when the adapter is closed, then further calls are refused', async () => {
       await adapter.close();
-      await assert.rejects(adapter.getStatus('k-anything'), /closed/);
+      await assert.rejects(adapter.getStatus('Kanything'), /closed/);
+      await assert.rejects(adapter.refund('Kanything', { minor: 1n, currency: 'KES' }, 'Ranything'), /closed/);
+    });
+  });
+
+  describe('options', () => {
+    it('when options come from the environment as strings, then the schema coerces them and defaults the callback secret', () => {
+      assert.equal(sandboxRail.id, 'sandbox');
+      assert.deepEqual(sandboxRail.optionsSchema.parse({ baseUrl: 'http://127.0.0.1:8090', timeoutMs: ' 2500 ' }), {
+        baseUrl: 'http://127.0.0.1:8090',
+        timeoutMs: 2_500,
+        callbackSecret: SANDBOX_DEFAULT_CALLBACK_SECRET,
+      });
+      assert.equal(sandboxRail.optionsSchema.parse({ baseUrl: 'http://127.0.0.1:8090' }).timeoutMs, 10_000);
+      assert.equal(simulator.callbackSecret, SANDBOX_DEFAULT_CALLBACK_SECRET, 'a simulator started without a secret signs with the same default');
+      const built = sandboxRail.create(sandboxRail.optionsSchema.parse({ baseUrl: simulator.url, callbackSecret: 'a-secret-of-our-own-0123' }));
+      assert.ok(built instanceof SandboxRailAdapter);
+      assert.equal(built.id, 'sandbox');
+    });
+
+    it('when options are invalid, then parsing and construction fail naming the option', () => {
+      for (const [options, option] of [
+        [{ baseUrl: 'not a url', timeoutMs: 1_000 }, 'baseUrl'],
+        [{ baseUrl: 'http://127.0.0.1:1', timeoutMs: 0 }, 'timeoutMs'],
+        [{ baseUrl: 'http://127.0.0.1:1', timeoutMs: '10s' }, 'timeoutMs'],
+        [{ baseUrl: 'http://127.0.0.1:1', callbackSecret: 'short' }, 'callbackSecret'],
+      ] as const) {
+        const parsed = sandboxRail.optionsSchema.safeParse(options);
+        assert.ok(!parsed.success && parsed.error.issues.some((issue) => issue.path[0] === option), `${JSON.stringify(options)} names ${option}`);
+        assert.throws(() => new SandboxRailAdapter(options as never), new RegExp(option));
+      }
+    });
+
+    it('when the adapter and the rail do not share the callback secret, then the rail’s callbacks are rejected', async () => {
+      const stranger = new SandboxRailAdapter({ baseUrl: simulator.url, timeoutMs: 2_000, callbackSecret: 'not-the-rails-secret-0123' });
+      try {
+        const p = payment('0002', { callbackUrl: receiver.url });
+        await adapter.initiateChunk([p]);
+        const [callback] = await receiver.waitFor(p.railKey);
+
+        await callbackRejection(stranger.parseCallback(callback!), /does not match/);
+        assert.equal((await adapter.parseCallback(callback!)).length, 1);
+      } finally {
+        await stranger.close();
+      }
     });
   });
 
   describe('registry', () => {
-    it('when a payment needs a rail, then the registry chooses the sandbox; an unknown id is a clear error', async () => {
-      const registry = createRailRegistry({ sandboxUrl: simulator.url, timeoutMs: 1_000 });
+    it('when the configuration switches the sandbox on, then the registry builds it from RAIL_SANDBOX_* and routes payments to it', async () => {
+      const registry = createRailRegistry({ RAILS: ['sandbox'], RAIL_ROUTES: undefined, RAIL_TIMEOUT_MS: 1_000, railSettings: { RAIL_SANDBOX_BASE_URL: simulator.url } });
       try {
         assert.deepEqual(registry.ids(), ['sandbox']);
         assert.ok(registry.get('sandbox') instanceof SandboxRailAdapter);
-        assert.throws(() => registry.get('swift'), /unknown rail "swift"/);
         const benefit = payment('5555');
-        assert.equal(registry.choose({ ...benefit, currency: 'KES' }).id, 'sandbox');
-        assert.equal(registry.choose({ ...benefit, kind: 'fee', currency: 'EUR' }).id, 'sandbox');
+        assert.equal(registry.route({ ...benefit, currency: 'KES' }).id, 'sandbox');
+        assert.equal(registry.route({ ...benefit, kind: 'fee', currency: 'EUR' }).id, 'sandbox');
       } finally {
         await registry.close();
       }
+      assert.throws(
+        () => createRailRegistry({ RAILS: ['sandbox'], RAIL_ROUTES: undefined, RAIL_TIMEOUT_MS: 1_000, railSettings: { RAIL_SANDBOX_BASE_URL: simulator.url, RAIL_SANDBOX_CALLBACK_SECRET: 'short' } }),
+        /RAIL_SANDBOX_CALLBACK_SECRET/,
+      );
     });
   });
 });
@@ -320,5 +823,14 @@ function wire(p: RailPayment) {
     payer: p.payer,
     payee: p.payee,
     reference: p.reference,
+    callback_url: p.callbackUrl,
   };
+}
+
+function postTransfers(simulator: SandboxSimulator, transfers: readonly unknown[]): Promise<Response> {
+  return fetch(`${simulator.url}/v1/transfers`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ transfers }) });
+}
+
+function putJson(url: string, body: unknown): Promise<Response> {
+  return fetch(url, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 }

@@ -35,6 +35,8 @@ export const FAST_RECOVERY: Partial<Record<keyof Config, string>> = {
   WEBHOOK_BASE_DELAY_MS: '200',
   RAIL_TIMEOUT_MS: '1000',
   OUTBOX_POLL_MS: '20',
+  WORKER_LOCK_MS: '4000',
+  CIRCUIT_COOLDOWN_MS: '1000',
 };
 
 /**

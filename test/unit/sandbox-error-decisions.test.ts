@@ -26,6 +26,8 @@ const cases: readonly { readonly when: string; readonly failure: SandboxFailure;
   { when: 'the rail answers 409', failure: { kind: 'http', status: 409 }, then: 'bug' },
   { when: 'the rail answers 413', failure: { kind: 'http', status: 413 }, then: 'bug' },
   { when: 'the rail answers a redirect', failure: { kind: 'http', status: 302 }, then: 'unknown' },
+  { when: 'the rail answers 2xx with an unreadable body', failure: { kind: 'unreadable' }, then: 'unknown' },
+  { when: 'the adapter was closed with the request in flight', failure: { kind: 'closed' }, then: 'unknown' },
 ];
 
 describe('sandbox error decisions', () => {

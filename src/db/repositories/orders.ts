@@ -170,19 +170,25 @@ export async function transitionOrders(db: Database, to: OrderStatus, changes: r
   return rows.rows.map((row) => ({ order: orderFromRow(row), fromStatus: row.from_status, webhookDeliveryId: row.delivery_id }));
 }
 
-/** Orders not final whose last change is older than the cut-off: work the queues may have lost. */
-export async function findStaleOrders(db: Database, olderThan: Date, limit: number): Promise<Pick<Order, 'id' | 'status' | 'rail'>[]> {
+/** Orders not final that are overdue: nothing has happened to them since they were due a check. */
+export async function findOverdueOrders(db: Database, cutoff: Date, limit: number): Promise<Pick<Order, 'id' | 'status' | 'rail'>[]> {
   return db('orders')
     .select('id', 'status', 'rail')
     .whereNotIn('status', ['completed', 'failed', 'cancelled'])
-    .where('updated_at', '<', olderThan)
-    .orderBy('updated_at')
+    .whereRaw('COALESCE(next_check_at, updated_at) < ?', [cutoff])
+    .orderByRaw('COALESCE(next_check_at, updated_at)')
     .limit(limit);
 }
 
-/** Marks orders as still being looked after, so the sweeper leaves them alone while inquiries go on. */
-export async function touchOrders(db: Database, ids: readonly string[]): Promise<void> {
-  if (ids.length > 0) await db('orders').whereIn('id', ids).update({ updated_at: db.fn.now() });
+/** Records when each order is next due a look (its next inquiry), so the sweeper knows it is being looked after. */
+export async function scheduleChecks(db: Database, checks: readonly { id: string; at: Date }[]): Promise<void> {
+  if (checks.length === 0) return;
+  await db.raw(
+    `UPDATE orders o SET next_check_at = v.at
+     FROM jsonb_to_recordset(?::jsonb) AS v(id uuid, at timestamptz)
+     WHERE o.id = v.id`,
+    [JSON.stringify(checks.map((check) => ({ id: check.id, at: check.at.toISOString() })))],
+  );
 }
 
 export async function countOrdersByStatus(db: Database): Promise<Map<OrderStatus, number>> {

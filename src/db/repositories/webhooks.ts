@@ -61,3 +61,8 @@ export async function findOverdueDeliveries(db: Database, olderThan: Date, limit
   const rows = await db('webhook_deliveries').select('id').where('status', 'pending').where('next_attempt_at', '<', olderThan).orderBy('next_attempt_at').limit(limit);
   return rows.map((row) => row.id as string);
 }
+
+/** Pushes overdue deliveries' due time forward once their work has been queued again. */
+export async function postponeDeliveries(db: Database, ids: readonly string[], until: Date): Promise<void> {
+  if (ids.length > 0) await db('webhook_deliveries').whereIn('id', ids).where('status', 'pending').update({ next_attempt_at: until });
+}
