@@ -157,7 +157,7 @@ export class StripeRailAdapter implements RailAdapter {
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.options.concurrency, payments.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(this.options.requestConcurrency, payments.length) }, worker));
     if (bug !== undefined) throw bug;
 
     payments.forEach((p, i) => outcomes.set(p.railKey, results[i]!));

@@ -32,7 +32,7 @@ export const StripeOptionsSchema = z.object({
   /** SDK-level retries; 0 because Kassa retries itself, under the same idempotency key. */
   maxNetworkRetries: z.preprocess(blankToUndefined, z.coerce.number().int().min(0).max(3).default(0)),
   /** How many payments of a chunk are sent to Stripe at the same time. */
-  concurrency: z.preprocess(blankToUndefined, z.coerce.number().int().min(1).max(25).default(5)),
+  requestConcurrency: z.preprocess(blankToUndefined, z.coerce.number().int().min(1).max(25).default(5)),
 });
 
 export type StripeOptions = z.output<typeof StripeOptionsSchema>;

@@ -536,7 +536,7 @@ describe('stripe rail', function () {
         successUrl: SUCCESS_URL,
         cancelUrl: CANCEL_URL,
         timeoutMs: '2500',
-        concurrency: '3',
+        requestConcurrency: '3',
         maxNetworkRetries: '',
       });
       assert.equal(options.timeoutMs, 2_500);

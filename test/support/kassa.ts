@@ -7,6 +7,7 @@ import { createLogger } from '../../src/observability/logger.ts';
 import { openRuntime, type Runtime } from '../../src/runtime.ts';
 import { createApiClient } from '../../src/services/create-api-client.ts';
 import { createTestDatabase } from './database.ts';
+import { freePort } from './ports.ts';
 import { startRedis, type TestRedis } from './redis.ts';
 
 export type QueueBackendName = 'postgres' | 'redis';
@@ -47,7 +48,10 @@ export async function startTestKassa(options: { backend: QueueBackendName; worke
   const database = await createTestDatabase();
   const redis = options.backend === 'redis' ? await startRedis() : undefined;
   const simulator = await startSandboxSimulator();
+  // The API's port is fixed before start, so the callback URLs that rails are given point at it.
+  const port = await freePort();
   const environment: Record<string, string> = {
+    PORT: String(port),
     NODE_ENV: 'test',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     DATABASE_URL: database.url,
@@ -66,7 +70,7 @@ export async function startTestKassa(options: { backend: QueueBackendName; worke
     return workers;
   };
   if (options.workers !== false) await launchWorkers();
-  const api: ApiServer = await start(runtime.context, { host: '127.0.0.1', port: 0 });
+  const api: ApiServer = await start(runtime.context, { host: '127.0.0.1', port });
   return {
     url: api.url,
     databaseUrl: database.url,

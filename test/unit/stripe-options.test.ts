@@ -15,16 +15,16 @@ describe('stripe options', () => {
     assert.equal(options.apiBase, undefined);
     assert.equal(options.maxNetworkRetries, 0);
     assert.equal(options.timeoutMs, 20_000);
-    assert.equal(options.concurrency, 5);
+    assert.equal(options.requestConcurrency, 5);
     assert.equal(sdkAddressOf(options.apiBase), undefined, 'no host/port/protocol: the SDK uses api.stripe.com');
   });
 
   it('when variables arrive as strings, then numbers are coerced and blank optional ones count as unset', () => {
-    const options = StripeOptionsSchema.parse({ ...env, apiBase: ' ', timeoutMs: '1500', maxNetworkRetries: '2', concurrency: '' });
+    const options = StripeOptionsSchema.parse({ ...env, apiBase: ' ', timeoutMs: '1500', maxNetworkRetries: '2', requestConcurrency: '' });
     assert.equal(options.apiBase, undefined);
     assert.equal(options.timeoutMs, 1_500);
     assert.equal(options.maxNetworkRetries, 2);
-    assert.equal(options.concurrency, 5);
+    assert.equal(options.requestConcurrency, 5);
   });
 
   it('when apiBase is set, then the SDK gets its host, port and protocol', () => {
