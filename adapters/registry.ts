@@ -99,12 +99,17 @@ function positiveInteger(id: string, option: string, value: string | undefined):
  * routing table: RAIL_ROUTES when given, otherwise one catch-all route per rail in RAILS order. A route
  * only picks a rail that can actually carry the payment.
  */
-export function createRailRegistry(config: Pick<Config, 'RAILS' | 'RAIL_ROUTES' | 'RAIL_TIMEOUT_MS' | 'railSettings'>, runtimeOptions: Record<string, Record<string, string>> = {}): RailRegistry {
+export function createRailRegistry(
+  config: Pick<Config, 'RAILS' | 'RAIL_ROUTES' | 'RAIL_TIMEOUT_MS' | 'railSettings'>,
+  runtimeOptions: Record<string, Record<string, string>> = {},
+  packagedRails: readonly RailDefinition<never>[] = [],
+): RailRegistry {
+  const definitions = [...RAIL_DEFINITIONS, ...packagedRails];
   const byId = new Map<string, RailAdapter>();
   const queue = new Map<string, RailQueueSettings>();
   for (const id of config.RAILS) {
-    const definition = RAIL_DEFINITIONS.find((candidate) => candidate.id === id);
-    if (!definition) throw new ConfigError(`RAILS: unknown rail "${id}"; known rails: ${RAIL_DEFINITIONS.map((d) => d.id).join(', ')}`);
+    const definition = definitions.find((candidate) => candidate.id === id);
+    if (!definition) throw new ConfigError(`RAILS: unknown rail "${id}"; known rails: ${definitions.map((d) => d.id).join(', ')} (add others with RAIL_PACKAGES)`);
     if (byId.has(id)) throw new ConfigError(`RAILS: rail "${id}" is listed twice`);
     const { concurrency, ratePerSecond, ...options }: Record<string, string | undefined> = { timeoutMs: String(config.RAIL_TIMEOUT_MS), ...runtimeOptions[id], ...optionsFor(id, config.railSettings) };
     queue.set(id, { concurrency: positiveInteger(id, 'CONCURRENCY', concurrency), ratePerSecond: positiveInteger(id, 'RATE_PER_SECOND', ratePerSecond) });

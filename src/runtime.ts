@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { loadRailPackages } from '../adapters/packages.ts';
 import { createRailRegistry } from '../adapters/registry.ts';
 import type { Config } from './config/index.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded-postgres.ts';
@@ -39,7 +40,7 @@ export async function openRuntime(config: Config, options: { logger?: Logger; sa
   }
   const backend = createQueueBackend({ redisUrl: config.REDIS_URL, databaseUrl, schema: config.QUEUE_SCHEMA });
   const queues = new QueueProducers(backend);
-  const rails = createRailRegistry(config, { sandbox: { baseUrl: options.sandboxUrl } });
+  const rails = createRailRegistry(config, { sandbox: { baseUrl: options.sandboxUrl } }, await loadRailPackages(config.RAIL_PACKAGES));
   const metrics = new Metrics();
   metrics.attach({ ordersByStatus: () => countOrdersByStatus(db), queueDepths: () => queues.depth() });
   const orderWrites = new GroupCommit<NewOrder, boolean>((orders) => insertOrders(db, orders), {

@@ -18,7 +18,7 @@ const railRoutesSchema = z.array(
 export type RailRoute = z.infer<typeof railRoutesSchema>[number];
 
 /** Variables that configure Kassa itself rather than one rail's adapter. */
-const CORE_RAIL_VARIABLES = new Set(['RAILS', 'RAIL_ROUTES', 'RAIL_TIMEOUT_MS']);
+const CORE_RAIL_VARIABLES = new Set(['RAILS', 'RAIL_ROUTES', 'RAIL_PACKAGES', 'RAIL_TIMEOUT_MS']);
 
 const environmentSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -53,6 +53,10 @@ const environmentSchema = z.object({
     .regex(/^[a-z0-9-]+(,[a-z0-9-]+)*$/, 'a comma-separated list of rail ids such as sandbox,bank-iso20022')
     .default('sandbox')
     .transform((list) => list.split(',')),
+  RAIL_PACKAGES: z
+    .string()
+    .default('')
+    .transform((list) => list.split(',').map((name) => name.trim()).filter(Boolean)),
   RAIL_ROUTES: z
     .string()
     .optional()
