@@ -28,6 +28,11 @@ export interface RailRegistry {
   /** The rail the routing table picks for a payment; throws NoRailRoute when none does. */
   route(payment: RoutablePayment): RailAdapter;
   queueSettings(id: string): RailQueueSettings;
+  /**
+   * The second rail for a payment routed to `railId`, when its route names one that can carry it and the
+   * policy allows it (disbursements fail over only with RAIL_FAILOVER_DISBURSEMENTS).
+   */
+  failover(railId: string, payment: RoutablePayment): RailAdapter | undefined;
   close(): Promise<void>;
 }
 
@@ -100,7 +105,7 @@ function positiveInteger(id: string, option: string, value: string | undefined):
  * only picks a rail that can actually carry the payment.
  */
 export function createRailRegistry(
-  config: Pick<Config, 'RAILS' | 'RAIL_ROUTES' | 'RAIL_TIMEOUT_MS' | 'railSettings'>,
+  config: Pick<Config, 'RAILS' | 'RAIL_ROUTES' | 'RAIL_TIMEOUT_MS' | 'RAIL_FAILOVER_DISBURSEMENTS' | 'railSettings'>,
   runtimeOptions: Record<string, Record<string, string>> = {},
   packagedRails: readonly RailDefinition<never>[] = [],
 ): RailRegistry {
@@ -117,7 +122,9 @@ export function createRailRegistry(
   }
   const routes: readonly RailRoute[] = config.RAIL_ROUTES ?? config.RAILS.map((rail) => ({ rail }));
   for (const route of routes) {
-    if (!byId.has(route.rail)) throw new ConfigError(`RAIL_ROUTES: route to rail "${route.rail}", which is not in RAILS (${config.RAILS.join(', ')})`);
+    for (const rail of [route.rail, route.fallback].filter((id): id is string => id !== undefined)) {
+      if (!byId.has(rail)) throw new ConfigError(`RAIL_ROUTES: route to rail "${rail}", which is not in RAILS (${config.RAILS.join(', ')})`);
+    }
   }
 
   return {
@@ -139,6 +146,12 @@ export function createRailRegistry(
       );
     },
     queueSettings: (id) => queue.get(id) ?? { concurrency: undefined, ratePerSecond: undefined },
+    failover(railId, payment) {
+      if (directionOf(payment.kind) === 'disbursement' && !config.RAIL_FAILOVER_DISBURSEMENTS) return undefined;
+      const route = routes.find((candidate) => candidate.rail === railId && candidate.fallback && matches(candidate, payment));
+      const fallback = route?.fallback ? byId.get(route.fallback) : undefined;
+      return fallback && serves(fallback, payment) ? fallback : undefined;
+    },
     async close() {
       const results = await Promise.allSettled([...byId.values()].map((adapter) => adapter.close()));
       const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');

@@ -33,18 +33,10 @@ export async function startWorkers(context: ServiceContext, backend: QueueBacken
     worker.on('failed', (job, error) => context.logger.error({ queue, jobId: job?.id, err: error }, 'job failed'));
     worker.on('error', (error) => context.logger.error({ queue, err: error }, 'worker error'));
     workers.push(worker);
-    return worker;
   };
   for (const rail of context.rails.ids()) {
     const settings = context.rails.queueSettings(rail);
-    const holdQueue = async (untilMs: number): Promise<never> => {
-      await worker.rateLimit(Math.max(untilMs - Date.now(), 1));
-      throw Worker.RateLimitError();
-    };
-    const worker: BoundWorker = run(dispatchQueueName(rail), dispatchProcessor(context, rail, holdQueue), {
-      concurrency: settings.concurrency,
-      ratePerSecond: settings.ratePerSecond,
-    });
+    run(dispatchQueueName(rail), dispatchProcessor(context, rail), { concurrency: settings.concurrency, ratePerSecond: settings.ratePerSecond });
   }
   run(INQUIRY_QUEUE, inquiryProcessor(context));
   run(WEBHOOK_QUEUE, webhookProcessor(context));

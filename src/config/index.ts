@@ -13,12 +13,14 @@ const railRoutesSchema = z.array(
     institution: z.string().min(1).optional(),
     currency: z.string().length(3).optional(),
     direction: z.enum(['disbursement', 'collection']).optional(),
+    /** A second rail for the same orders, used while this one's circuit is open (see RAIL_FAILOVER_DISBURSEMENTS). */
+    fallback: z.string().min(1).optional(),
   }),
 );
 export type RailRoute = z.infer<typeof railRoutesSchema>[number];
 
 /** Variables that configure Kassa itself rather than one rail's adapter. */
-const CORE_RAIL_VARIABLES = new Set(['RAILS', 'RAIL_ROUTES', 'RAIL_PACKAGES', 'RAIL_TIMEOUT_MS']);
+const CORE_RAIL_VARIABLES = new Set(['RAILS', 'RAIL_ROUTES', 'RAIL_PACKAGES', 'RAIL_TIMEOUT_MS', 'RAIL_FAILOVER_DISBURSEMENTS']);
 
 const environmentSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -69,6 +71,7 @@ const environmentSchema = z.object({
         return z.NEVER;
       }
     }),
+  RAIL_FAILOVER_DISBURSEMENTS: booleanFlag.default(false),
   CIRCUIT_FAILURE_THRESHOLD: z.coerce.number().int().min(1).default(5),
   CIRCUIT_COOLDOWN_MS: positiveMs.default(30_000),
   DEMO_CREDENTIAL: booleanFlag.default(true),

@@ -796,7 +796,7 @@ describe('sandbox rail', function () {
 
   describe('registry', () => {
     it('when the configuration switches the sandbox on, then the registry builds it from RAIL_SANDBOX_* and routes payments to it', async () => {
-      const registry = createRailRegistry({ RAILS: ['sandbox'], RAIL_ROUTES: undefined, RAIL_TIMEOUT_MS: 1_000, railSettings: { RAIL_SANDBOX_BASE_URL: simulator.url } });
+      const registry = createRailRegistry({ RAILS: ['sandbox'], RAIL_ROUTES: undefined, RAIL_TIMEOUT_MS: 1_000, RAIL_FAILOVER_DISBURSEMENTS: false, railSettings: { RAIL_SANDBOX_BASE_URL: simulator.url } });
       try {
         assert.deepEqual(registry.ids(), ['sandbox']);
         assert.ok(registry.get('sandbox') instanceof SandboxRailAdapter);
@@ -807,7 +807,7 @@ describe('sandbox rail', function () {
         await registry.close();
       }
       assert.throws(
-        () => createRailRegistry({ RAILS: ['sandbox'], RAIL_ROUTES: undefined, RAIL_TIMEOUT_MS: 1_000, railSettings: { RAIL_SANDBOX_BASE_URL: simulator.url, RAIL_SANDBOX_CALLBACK_SECRET: 'short' } }),
+        () => createRailRegistry({ RAILS: ['sandbox'], RAIL_ROUTES: undefined, RAIL_TIMEOUT_MS: 1_000, RAIL_FAILOVER_DISBURSEMENTS: false, railSettings: { RAIL_SANDBOX_BASE_URL: simulator.url, RAIL_SANDBOX_CALLBACK_SECRET: 'short' } }),
         /RAIL_SANDBOX_CALLBACK_SECRET/,
       );
     });

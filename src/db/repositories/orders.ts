@@ -201,3 +201,24 @@ export async function findOrdersByRailKeys(db: Database, rail: string, railKeys:
   const rows = await db<OrderRow>('orders').where('rail', rail).whereIn('rail_key', railKeys);
   return rows.map(orderFromRow);
 }
+
+/**
+ * Moves orders that no rail has seen yet (received or queued) to another rail, keeping their rail key, with an
+ * event saying so. Orders already submitted stay where they are: only their rail can say what became of them.
+ */
+export async function rerouteOrders(db: Database, ids: readonly string[], from: string, to: string): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const { rows } = (await db.raw(
+    `WITH moved AS (
+       UPDATE orders SET rail = ?, updated_at = now()
+       WHERE id = ANY(?::uuid[]) AND rail = ? AND status IN ('received', 'queued')
+       RETURNING id, status
+     ), events AS (
+       INSERT INTO order_events (order_id, from_status, to_status, detail)
+       SELECT id, status, status, jsonb_build_object('rerouted_from', ?::text, 'rerouted_to', ?::text) FROM moved
+     )
+     SELECT id FROM moved`,
+    [to, [...ids], from, from, to],
+  )) as { rows: { id: string }[] };
+  return rows.map((row) => row.id);
+}
