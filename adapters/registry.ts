@@ -2,12 +2,13 @@ import type { z } from 'zod';
 import { ConfigError, type Config, type RailRoute } from '../src/config/index.ts';
 import type { OrderKind, Party } from '../src/domain/order.ts';
 import type { RailAdapter, RailDefinition, RailDirection } from './contract.ts';
+import { bankIso20022Rail } from './bank-iso20022/index.ts';
 import { gsmaMobileMoneyRail } from './gsma-mobile-money/index.ts';
 import { sandboxRail } from './sandbox/index.ts';
 import { stripeRail } from './stripe/index.ts';
 
 /** Every rail Kassa can use, listed explicitly; RAILS in the configuration says which are switched on. */
-const RAIL_DEFINITIONS = [sandboxRail, gsmaMobileMoneyRail, stripeRail] as unknown as readonly RailDefinition<never>[];
+const RAIL_DEFINITIONS = [sandboxRail, bankIso20022Rail, gsmaMobileMoneyRail, stripeRail] as unknown as readonly RailDefinition<never>[];
 
 /** Options every rail takes besides its adapter's own: they shape its dispatch queue. */
 export interface RailQueueSettings {
