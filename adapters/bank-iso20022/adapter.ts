@@ -13,13 +13,14 @@ import {
   type RailStatus,
 } from '../contract.ts';
 import { notificationsFromCamt054, parseCamt053, parseCamt054, statementEntries } from './camt.ts';
-import { decisionFor, type BankFailure } from './error-decisions.ts';
+import { decisionFor } from './error-decisions.ts';
 import { parseMt940, statementEntriesFromMt940 } from './mt940.ts';
 import { BankOptionsSchema, type BankOptions, type BankOptionsInput } from './options.ts';
 import { buildPain001, creditTransferProblem, railKeyProblem } from './pain001.ts';
 import { notificationsFromPain002, outcomesFor, parsePain002, type Pain002Report } from './pain002.ts';
 import { BANK_SIGNATURE_HEADER, checkBankSignature } from './signature.ts';
 import { documentNamespace, isValidIsoDate } from './xml.ts';
+import { fetchFailureOf, singleHeader } from '../http-failure.ts';
 
 /**
  * Kassa's ISO 20022 bank rail: benefits paid out as SEPA-style credit transfers from the
@@ -128,7 +129,7 @@ export class BankIso20022Adapter implements RailAdapter {
 
   /** Verifies X-Bank-Signature on the raw bytes, then reads the pushed pain.002 or camt.054. */
   async parseCallback(request: RailCallbackRequest): Promise<readonly RailNotification[]> {
-    const header = headerValue(request.headers, BANK_SIGNATURE_HEADER);
+    const header = singleHeader(request.headers, BANK_SIGNATURE_HEADER);
     const check = checkBankSignature(this.options.callbackSecret, request.rawBody, header);
     if (check !== 'valid') throw new RailCallbackRejected(`bank-iso20022: push refused: ${SIGNATURE_PROBLEMS[check]}`);
     const namespace = documentNamespace(request.rawBody.toString('utf8')) ?? '';
@@ -226,7 +227,7 @@ export class BankIso20022Adapter implements RailAdapter {
       return { status: response.status, body: await response.text() };
     } catch (error) {
       if (this.closing.signal.aborted) throw new RailError('unknown', `bank ${method} ${path}: adapter closed while the request was in flight`, 'closed');
-      const failure = failureOf(error);
+      const failure = fetchFailureOf(error);
       const decision = decisionFor(failure);
       const code = failure.kind === 'network' ? failure.code : failure.kind;
       const message =
@@ -254,32 +255,6 @@ const SIGNATURE_PROBLEMS: Readonly<Record<Exclude<ReturnType<typeof checkBankSig
 /** 16 characters, unique per message: fits GrpHdr/MsgId, PmtInfId and MT940 references. */
 function newMessageId(): string {
   return `K${Date.now().toString(36).toUpperCase().padStart(9, '0')}${randomBytes(3).toString('hex').toUpperCase()}`;
-}
-
-function headerValue(headers: RailCallbackRequest['headers'], name: string): string | undefined {
-  const wanted = name.toLowerCase();
-  for (const [key, value] of Object.entries(headers)) {
-    if (key.toLowerCase() !== wanted) continue;
-    return Array.isArray(value) ? (value.length === 1 ? value[0] : undefined) : value;
-  }
-  return undefined;
-}
-
-function failureOf(error: unknown): BankFailure {
-  const name = error instanceof Error || error instanceof DOMException ? error.name : undefined;
-  if (name === 'TimeoutError' || name === 'AbortError') return { kind: 'timeout' };
-  return { kind: 'network', code: networkCodeOf(error) };
-}
-
-/** fetch wraps the socket error: TypeError('fetch failed') { cause: Error { code } | AggregateError }. */
-function networkCodeOf(error: unknown): string | undefined {
-  let current: unknown = error;
-  for (let depth = 0; depth < 5 && current !== null && typeof current === 'object'; depth++) {
-    const candidate = current as { code?: unknown; cause?: unknown; errors?: unknown };
-    if (typeof candidate.code === 'string') return candidate.code;
-    current = candidate.cause ?? (Array.isArray(candidate.errors) ? candidate.errors[0] : undefined);
-  }
-  return undefined;
 }
 
 /** The reason a refusal gives: the AddtlInf of a pain.002 rejection, a problem+json detail, or the start of the text. */

@@ -1,4 +1,5 @@
 import type { RailDecision } from '../contract.ts';
+import { networkDecisionFor } from '../http-failure.ts';
 
 /**
  * What went wrong talking to the bank, and what Kassa must do about it. `bug` means Kassa sent
@@ -28,30 +29,6 @@ export const HTTP_STATUS_DECISIONS: Readonly<Record<number, BankDecision>> = Obj
   504: 'unavailable', // gateway timed out reaching the bank
 });
 
-/**
- * Network error codes. `unavailable` when the bank could not be reached (or dropped the connection;
- * resuming resends under the same EndToEndIds, which the bank de-duplicates); `unknown` when the
- * request was sent and no answer came back in time.
- */
-export const NETWORK_CODE_DECISIONS: Readonly<Record<string, BankDecision>> = Object.freeze({
-  ECONNREFUSED: 'unavailable',
-  ECONNRESET: 'unavailable',
-  EPIPE: 'unavailable',
-  ENOTFOUND: 'unavailable',
-  EAI_AGAIN: 'unavailable',
-  EHOSTUNREACH: 'unavailable',
-  ENETUNREACH: 'unavailable',
-  CERT_HAS_EXPIRED: 'unavailable',
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'unavailable',
-  ERR_TLS_CERT_ALTNAME_INVALID: 'unavailable',
-  UND_ERR_CONNECT_TIMEOUT: 'unavailable',
-  UND_ERR_SOCKET: 'unavailable',
-  UND_ERR_CLOSED: 'unavailable',
-  ETIMEDOUT: 'unknown',
-  UND_ERR_HEADERS_TIMEOUT: 'unknown',
-  UND_ERR_BODY_TIMEOUT: 'unknown',
-});
-
 export function decisionFor(failure: BankFailure): BankDecision {
   switch (failure.kind) {
     case 'timeout':
@@ -65,7 +42,7 @@ export function decisionFor(failure: BankFailure): BankDecision {
     }
     case 'network':
       // An unrecognised failure cannot prove that nothing was executed.
-      return (failure.code !== undefined ? own(NETWORK_CODE_DECISIONS, failure.code) : undefined) ?? 'unknown';
+      return networkDecisionFor(failure.code);
   }
 }
 

@@ -38,6 +38,7 @@ import {
   type GsmaTransaction,
   type RequestState,
 } from './wire.ts';
+import { fetchFailureOf, headerValues } from '../http-failure.ts';
 
 /**
  * Kassa's adapter for a mobile-money operator speaking the GSMA Mobile Money API (v1.1 paths, v1.2
@@ -471,9 +472,11 @@ export class GsmaMobileMoneyAdapter implements RailAdapter {
    */
   async parseCallback(request: RailCallbackRequest): Promise<readonly RailNotification[]> {
     if (!Buffer.isBuffer(request.rawBody)) reject('the raw body is missing');
-    const signature = headerOf(request.headers, CALLBACK_SIGNATURE_HEADER);
-    const correlationId = headerOf(request.headers, 'X-CorrelationID');
-    if (Array.isArray(signature) || Array.isArray(correlationId)) reject('a signed header appears more than once');
+    const signatures = headerValues(request.headers, CALLBACK_SIGNATURE_HEADER);
+    const correlationIds = headerValues(request.headers, 'X-CorrelationID');
+    if (signatures.length > 1 || correlationIds.length > 1) reject('a signed header appears more than once');
+    const [signature] = signatures;
+    const [correlationId] = correlationIds;
     const verdict = verifyCallbackSignature(
       this.options.callbackSecret,
       signature,
@@ -664,7 +667,7 @@ export class GsmaMobileMoneyAdapter implements RailAdapter {
     } catch (error) {
       const where = `GSMA ${method} ${path.split('?')[0]}`;
       if (this.closing.signal.aborted) throw new RailError('unknown', `${where}: adapter closed while the request was in flight`, 'closed');
-      const failure = failureOf(error);
+      const failure = fetchFailureOf(error);
       const resolution = resolveGsmaFailure(failure);
       const decision = resolution.type === 'error' ? resolution.decision : 'unknown';
       const code = failure.kind === 'network' ? failure.code : failure.kind;
@@ -764,29 +767,6 @@ function unreadable(what: string): RailError {
 
 function reject(message: string): never {
   throw new RailCallbackRejected(`gsma-mobile-money callback rejected: ${message}`);
-}
-
-function headerOf(headers: RailCallbackRequest['headers'], name: string): string | string[] | undefined {
-  const wanted = name.toLowerCase();
-  for (const [key, value] of Object.entries(headers)) if (key.toLowerCase() === wanted) return value;
-  return undefined;
-}
-
-function failureOf(error: unknown): GsmaFailure {
-  const name = error instanceof Error || error instanceof DOMException ? error.name : undefined;
-  if (name === 'TimeoutError' || name === 'AbortError') return { kind: 'timeout' };
-  return { kind: 'network', code: networkCodeOf(error) };
-}
-
-/** fetch wraps the socket error: TypeError('fetch failed') { cause: Error { code } | AggregateError }. */
-function networkCodeOf(error: unknown): string | undefined {
-  let current: unknown = error;
-  for (let depth = 0; depth < 5 && current !== null && typeof current === 'object'; depth++) {
-    const candidate = current as { code?: unknown; cause?: unknown; errors?: unknown };
-    if (typeof candidate.code === 'string') return candidate.code;
-    current = candidate.cause ?? (Array.isArray(candidate.errors) ? candidate.errors[0] : undefined);
-  }
-  return undefined;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

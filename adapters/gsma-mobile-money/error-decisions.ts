@@ -1,4 +1,5 @@
 import type { RailDecision } from '../contract.ts';
+import { networkDecisionFor } from '../http-failure.ts';
 
 /**
  * What a GSMA failure means for Kassa: a decline (a final `failed` outcome with an ISO 20022-style
@@ -120,30 +121,12 @@ export const HTTP_STATUS_DECISIONS: Readonly<Record<number, RailDecision | 'bug'
   504: 'unavailable', // "inquire before any resend" covers a gateway that forwarded and then timed out
 });
 
-/** Network error codes: `unavailable` when the operator could not be reached, `unknown` when the request went out and no answer came. */
-export const NETWORK_CODE_DECISIONS: Readonly<Record<string, RailDecision>> = Object.freeze({
-  ECONNREFUSED: 'unavailable',
-  ECONNRESET: 'unavailable',
-  EPIPE: 'unavailable',
-  ENOTFOUND: 'unavailable',
-  EAI_AGAIN: 'unavailable',
-  EHOSTUNREACH: 'unavailable',
-  ENETUNREACH: 'unavailable',
-  UND_ERR_CONNECT_TIMEOUT: 'unavailable',
-  UND_ERR_SOCKET: 'unavailable',
-  UND_ERR_CLOSED: 'unavailable',
-  ETIMEDOUT: 'unknown',
-  UND_ERR_HEADERS_TIMEOUT: 'unknown',
-  UND_ERR_BODY_TIMEOUT: 'unknown',
-});
-
 export function resolveGsmaFailure(failure: GsmaFailure): GsmaResolution {
   switch (failure.kind) {
     case 'timeout':
       return { type: 'error', decision: 'unknown' };
     case 'network': {
-      const decision = failure.code !== undefined ? own(NETWORK_CODE_DECISIONS, failure.code) : undefined;
-      return { type: 'error', decision: decision ?? 'unknown' }; // an unrecognised failure cannot prove nothing was executed
+      return { type: 'error', decision: networkDecisionFor(failure.code) }; // an unrecognised failure cannot prove nothing was executed
     }
     case 'final':
       return decline(failure.error);

@@ -16,6 +16,7 @@ import {
 } from '../contract.ts';
 import { SANDBOX_DEFAULT_CALLBACK_SECRET } from './defaults.ts';
 import { decisionFor, type SandboxFailure } from './error-decisions.ts';
+import { fetchFailureOf, headerValues } from '../http-failure.ts';
 
 /**
  * Talks to the sandbox rail (see ./simulator.ts for the protocol). Options (see ./index.ts for how
@@ -158,10 +159,10 @@ export class SandboxRailAdapter implements RailAdapter {
    */
   async parseCallback(request: RailCallbackRequest): Promise<readonly RailNotification[]> {
     if (!Buffer.isBuffer(request.rawBody)) reject('the raw body is missing');
-    const header = headerOf(request.headers, 'sandbox-signature');
-    if (header === undefined) reject('the Sandbox-Signature header is missing');
-    if (Array.isArray(header)) reject('more than one Sandbox-Signature header');
-    const signature = parseSignatureHeader(header);
+    const headers = headerValues(request.headers, 'sandbox-signature');
+    if (headers.length === 0) reject('the Sandbox-Signature header is missing');
+    if (headers.length > 1) reject('more than one Sandbox-Signature header');
+    const signature = parseSignatureHeader(headers[0]!);
     if (!signature) reject('the Sandbox-Signature header is malformed; expected t=<unix seconds>,v1=<hex HMAC-SHA256>');
 
     const expected = createHmac('sha256', this.callbackSecret).update(`${signature.timestamp}.`).update(request.rawBody).digest();
@@ -280,7 +281,7 @@ export class SandboxRailAdapter implements RailAdapter {
     } catch (error) {
       const where = `sandbox ${method} ${path.split('?')[0]}`;
       if (this.closing.signal.aborted) throw railErrorFor({ kind: 'closed' }, `${where}: adapter closed while the request was in flight`, 'closed');
-      const failure = failureOf(error);
+      const failure = fetchFailureOf(error);
       const code = failure.kind === 'network' ? failure.code : failure.kind;
       const message =
         failure.kind === 'timeout'
@@ -303,11 +304,6 @@ function unreadable(what: string): Error {
 
 function reject(reason: string): never {
   throw new RailCallbackRejected(`sandbox callback rejected: ${reason}`);
-}
-
-function headerOf(headers: RailCallbackRequest['headers'], name: string): string | string[] | undefined {
-  for (const [key, value] of Object.entries(headers)) if (key.toLowerCase() === name) return value;
-  return undefined;
 }
 
 function parseSignatureHeader(header: string): { timestamp: number; v1: Buffer[] } | undefined {
@@ -342,23 +338,6 @@ function toOutcome(result: WireResult): RailOutcome {
       return result.rail_reference === undefined ? failed : { ...failed, railReference: result.rail_reference };
     }
   }
-}
-
-function failureOf(error: unknown): SandboxFailure {
-  const name = error instanceof Error || error instanceof DOMException ? error.name : undefined;
-  if (name === 'TimeoutError' || name === 'AbortError') return { kind: 'timeout' };
-  return { kind: 'network', code: networkCodeOf(error) };
-}
-
-/** fetch wraps the socket error: TypeError('fetch failed') { cause: Error { code } | AggregateError }. */
-function networkCodeOf(error: unknown): string | undefined {
-  let current: unknown = error;
-  for (let depth = 0; depth < 5 && current !== null && typeof current === 'object'; depth++) {
-    const candidate = current as { code?: unknown; cause?: unknown; errors?: unknown };
-    if (typeof candidate.code === 'string') return candidate.code;
-    current = candidate.cause ?? (Array.isArray(candidate.errors) ? candidate.errors[0] : undefined);
-  }
-  return undefined;
 }
 
 function parseJson(text: string): unknown {

@@ -1,4 +1,5 @@
 import type { RailDecision } from '../contract.ts';
+import { networkDecisionFor } from '../http-failure.ts';
 
 /**
  * What went wrong talking to the sandbox rail, and what Kassa must do about it. `bug` means Kassa
@@ -30,27 +31,6 @@ export const HTTP_STATUS_DECISIONS: Readonly<Record<number, SandboxDecision>> = 
   504: 'unavailable', // gateway timed out reaching the rail
 });
 
-/**
- * Network error codes. `unavailable` when the rail could not be reached (or dropped the
- * connection; resuming resends under the same key, which the rail de-duplicates); `unknown` when
- * the request was sent and no answer came back in time.
- */
-export const NETWORK_CODE_DECISIONS: Readonly<Record<string, SandboxDecision>> = Object.freeze({
-  ECONNREFUSED: 'unavailable',
-  ECONNRESET: 'unavailable',
-  EPIPE: 'unavailable',
-  ENOTFOUND: 'unavailable',
-  EAI_AGAIN: 'unavailable',
-  EHOSTUNREACH: 'unavailable',
-  ENETUNREACH: 'unavailable',
-  UND_ERR_CONNECT_TIMEOUT: 'unavailable',
-  UND_ERR_SOCKET: 'unavailable',
-  UND_ERR_CLOSED: 'unavailable',
-  ETIMEDOUT: 'unknown',
-  UND_ERR_HEADERS_TIMEOUT: 'unknown',
-  UND_ERR_BODY_TIMEOUT: 'unknown',
-});
-
 export function decisionFor(failure: SandboxFailure): SandboxDecision {
   switch (failure.kind) {
     case 'timeout':
@@ -66,7 +46,7 @@ export function decisionFor(failure: SandboxFailure): SandboxDecision {
     }
     case 'network':
       // An unrecognised failure cannot prove that nothing was executed.
-      return (failure.code !== undefined ? own(NETWORK_CODE_DECISIONS, failure.code) : undefined) ?? 'unknown';
+      return networkDecisionFor(failure.code);
   }
 }
 

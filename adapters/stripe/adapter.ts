@@ -17,6 +17,7 @@ import {
 import { fromStripeAmount, toStripeAmount } from './currency.ts';
 import { declineReason, decisionFor, failureOf, refundFailureReason } from './error-decisions.ts';
 import { sdkAddressOf, StripeOptionsSchema, type StripeOptions, type StripeOptionsInput } from './options.ts';
+import { singleHeader } from '../http-failure.ts';
 
 /**
  * Card collection of fees through Stripe, with the official SDK.
@@ -317,7 +318,7 @@ export class StripeRailAdapter implements RailAdapter {
 
   async parseCallback(request: RailCallbackRequest): Promise<readonly RailNotification[]> {
     this.ensureOpen();
-    const header = headerOf(request.headers, 'stripe-signature');
+    const header = singleHeader(request.headers, 'stripe-signature');
     if (header === undefined) throw new RailCallbackRejected('Stripe webhook without exactly one Stripe-Signature header');
     let event: Stripe.Event;
     try {
@@ -628,12 +629,3 @@ function escapeSearchValue(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/'/g, "\\'");
 }
 
-function headerOf(headers: RailCallbackRequest['headers'], name: string): string | undefined {
-  for (const [key, value] of Object.entries(headers)) {
-    if (key.toLowerCase() !== name) continue;
-    if (typeof value === 'string') return value;
-    if (Array.isArray(value) && value.length === 1) return value[0];
-    return undefined;
-  }
-  return undefined;
-}

@@ -1,4 +1,5 @@
 import type { RailDecision } from '../contract.ts';
+import { networkDecisionFor } from '../http-failure.ts';
 
 /**
  * What went wrong talking to Stripe, and what Kassa must do about it: one table per kind of
@@ -143,25 +144,6 @@ export const API_STATUS_DECISIONS: Readonly<Record<number, RailDecision>> = Obje
   504: 'unavailable',
 });
 
-/**
- * StripeConnectionError by the Node error code. `unavailable` when Stripe could not be reached or
- * dropped the connection (resuming inquires first, then resends under the same idempotency key,
- * which Stripe de-duplicates); `unknown` when the request went out and no answer came in time.
- */
-export const NETWORK_CODE_DECISIONS: Readonly<Record<string, RailDecision>> = Object.freeze({
-  ETIMEDOUT: 'unknown', // the SDK's own request timeout
-  ECONNREFUSED: 'unavailable',
-  ECONNRESET: 'unavailable',
-  EPIPE: 'unavailable',
-  ENOTFOUND: 'unavailable',
-  EAI_AGAIN: 'unavailable',
-  EHOSTUNREACH: 'unavailable',
-  ENETUNREACH: 'unavailable',
-  ECONNABORTED: 'unavailable',
-  CERT_HAS_EXPIRED: 'unavailable',
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'unavailable',
-});
-
 export function decisionFor(failure: StripeFailure): StripeDecision {
   switch (failure.type) {
     case 'StripeCardError':
@@ -182,8 +164,7 @@ export function decisionFor(failure: StripeFailure): StripeDecision {
     case 'StripeConnectionError': {
       // Once the response headers arrived Stripe has executed the request, whatever broke after.
       if (failure.afterResponseHeaders) return { kind: 'rail', decision: 'unknown' };
-      const byCode = failure.networkCode !== undefined ? own(NETWORK_CODE_DECISIONS, failure.networkCode) : undefined;
-      return { kind: 'rail', decision: byCode ?? 'unknown' };
+      return { kind: 'rail', decision: networkDecisionFor(failure.networkCode) };
     }
     default: {
       const known = own(ERROR_TYPE_DECISIONS, failure.type);
