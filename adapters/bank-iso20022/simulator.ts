@@ -42,8 +42,6 @@
  *   returned; `POST /_sim/reset` → 204.
  */
 import { setMaxListeners } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
@@ -62,6 +60,7 @@ import {
   type StatusLine,
 } from './simulator-messages.ts';
 import { isoDate, isValidIsoDate, Iso20022FormatError } from './xml.ts';
+import { startSimulatorServer } from '../simulator-server.ts';
 
 export const BANK_SIMULATOR_BIC = 'SIMBDEFFXXX';
 
@@ -179,7 +178,6 @@ export async function startBankSimulator(options: BankSimulatorOptions = {}): Pr
   let delivered = 0;
 
   const timers = new Set<NodeJS.Timeout>();
-  const sockets = new Set<Socket>();
   const pushes = new Set<Promise<void>>();
   const closing = new AbortController();
   setMaxListeners(0, closing.signal); // every push in flight (and its retry wait) listens for close
@@ -676,26 +674,12 @@ export async function startBankSimulator(options: BankSimulatorOptions = {}): Pr
     behaviour = { mode: 'normal' };
   }
 
-  const server: Server = createServer(app);
   // Keep idle connections longer than clients do, so a client never reuses one the server is closing.
-  server.keepAliveTimeout = 30_000;
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const listening = await startSimulatorServer(app, { port: options.port, host, keepAliveTimeoutMs: 30_000 });
   let closed: Promise<void> | undefined;
 
   return {
-    url: `http://${urlHost}:${address.port}`,
+    url: listening.url,
     callbackSecret: secret,
     setBehaviour(next) {
       behaviour = BankBehaviourSchema.parse(next);
@@ -712,9 +696,7 @@ export async function startBankSimulator(options: BankSimulatorOptions = {}): Pr
         closing.abort();
         for (const timer of timers) clearTimeout(timer);
         timers.clear();
-        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-        for (const socket of sockets) socket.destroy();
-        sockets.clear();
+        const stopped = listening.stop();
         await Promise.allSettled([...pushes]);
         await stopped;
       })();

@@ -52,14 +52,13 @@
  *   `{ id, executions, requests }`, `POST /_sim/revoke-tokens`, `POST /_sim/reset`.
  */
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { minorUnitsOf } from '../../src/domain/money.ts';
 import { CALLBACK_SIGNATURE_HEADER, signCallback } from './callback-signature.ts';
 import { GSMA_SIMULATOR_DEFAULTS } from './defaults.ts';
 import { fromGsmaAmount, GSMA_AMOUNT_PATTERN, GsmaAccountSchema, toGsmaAmount, UUID_PATTERN, type GsmaParty } from './wire.ts';
+import { startSimulatorServer } from '../simulator-server.ts';
 
 export const GsmaBehaviourSchema = z.object({
   mode: z.enum(['normal', 'down', 'timeout', 'slow']),
@@ -274,7 +273,6 @@ export async function startGsmaSimulator(options: GsmaSimulatorOptions = {}): Pr
   let referenceCounter = 0;
 
   const timers = new Set<NodeJS.Timeout>();
-  const sockets = new Set<Socket>();
   let closing = new AbortController();
 
   function later(delayMs: number, run: () => void): void {
@@ -1035,24 +1033,11 @@ export async function startGsmaSimulator(options: GsmaSimulatorOptions = {}): Pr
     callbackMode = initialCallbacks;
   }
 
-  const server: Server = createServer(app);
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const listening = await startSimulatorServer(app, { port: options.port, host });
   let closed: Promise<void> | undefined;
 
   return {
-    url: `http://${urlHost}:${address.port}`,
+    url: listening.url,
     clientId,
     clientSecret,
     callbackSecret,
@@ -1090,9 +1075,7 @@ export async function startGsmaSimulator(options: GsmaSimulatorOptions = {}): Pr
       closed ??= new Promise<void>((resolve) => {
         clearTimers();
         closing.abort();
-        server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
-        sockets.clear();
+        void listening.stop().then(resolve);
       });
       return closed;
     },

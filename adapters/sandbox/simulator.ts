@@ -54,12 +54,11 @@
  *   `{ key, sent }`; `POST /_sim/reset` → 204.
  */
 import { createHash, createHmac } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { SANDBOX_DEFAULT_CALLBACK_SECRET } from './defaults.ts';
+import { startSimulatorServer } from '../simulator-server.ts';
 
 export const SANDBOX_MAX_TRANSFERS_PER_REQUEST = 2000;
 /** The header carrying a callback's signature (HTTP header names are case-insensitive). */
@@ -279,7 +278,6 @@ export async function startSandboxSimulator(options: SandboxSimulatorOptions = {
 
   const heldTimers = new Set<NodeJS.Timeout>();
   const settleTimers = new Set<NodeJS.Timeout>();
-  const sockets = new Set<Socket>();
   /** Aborted by reset() and close(): stops callback deliveries and their retries. */
   let deliveries = new AbortController();
 
@@ -656,26 +654,12 @@ export async function startSandboxSimulator(options: SandboxSimulatorOptions = {
     callbackBehaviour = { mode: 'normal' };
   }
 
-  const server: Server = createServer(app);
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const listening = await startSimulatorServer(app, { port: options.port, host });
 
   let closing: Promise<void> | undefined;
 
   return {
-    url: `http://${urlHost}:${address.port}`,
+    url: listening.url,
     callbackSecret,
     setBehaviour(next) {
       behaviour = SandboxBehaviourSchema.parse(next);
@@ -693,9 +677,7 @@ export async function startSandboxSimulator(options: SandboxSimulatorOptions = {
         stopBackgroundWork();
         for (const timer of heldTimers) clearTimeout(timer);
         heldTimers.clear();
-        server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
-        sockets.clear();
+        void listening.stop().then(resolve);
       });
       return closing;
     },

@@ -45,9 +45,9 @@
  *   times out, GETs answer normally; `rate_limited` → 429 rate_limit, nothing executes.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import Stripe from 'stripe';
+import { startSimulatorServer } from '../simulator-server.ts';
 
 export type FakeStripeBehaviour = { readonly mode: 'normal' | 'down' | 'timeout' | 'rate_limited'; readonly delayMs?: number };
 
@@ -183,7 +183,6 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
   const eventLog: FakeStripeEventRecord[] = [];
 
   const heldTimers = new Set<NodeJS.Timeout>();
-  const sockets = new Set<Socket>();
   const deliveries = new AbortController();
   let webhookQueue: Promise<void> = Promise.resolve();
   let closed = false;
@@ -958,26 +957,17 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
     send(res, status, answer, headers);
   }
 
-  const server: Server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      if (error instanceof HttpError) send(res, error.status, { error: error.error });
-      else send(res, 500, { error: { type: 'api_error', message: 'An unknown error occurred in the fake.' } });
-    });
-  });
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  baseUrl = `http://${urlHost}:${address.port}`;
+  const listening = await startSimulatorServer(
+    (req, res) => {
+      handle(req, res).catch((error: unknown) => {
+        if (error instanceof HttpError) send(res, error.status, { error: error.error });
+        else send(res, 500, { error: { type: 'api_error', message: 'An unknown error occurred in the fake.' } });
+      });
+    },
+    { port: options.port, host },
+  );
+  baseUrl = listening.url;
+  const address = new URL(listening.url);
 
   let closing: Promise<void> | undefined;
   const byKey = (map: Map<string, string>, railKey: string) => {
@@ -988,8 +978,8 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
 
   return {
     url: baseUrl,
-    host: address.address,
-    port: address.port,
+    host: address.hostname.replace(/^\[|\]$/g, ''),
+    port: Number(address.port),
     webhookSecret,
     setBehaviour(next) {
       if (!['normal', 'down', 'timeout', 'rate_limited'].includes(next.mode)) throw new Error(`fake stripe: unknown mode ${String(next.mode)}`);
@@ -1037,9 +1027,7 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
         deliveries.abort();
         for (const timer of heldTimers) clearTimeout(timer);
         heldTimers.clear();
-        server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
-        sockets.clear();
+        void listening.stop().then(resolve);
       });
       return closing;
     },
