@@ -79,7 +79,7 @@ async function measure(title: string, kassa: KassaProcess, redis: RedisServer | 
   const load = await postOrders({ url: kassa.url, apiKey: kassa.apiKey, durationS: settings.durationS, connections: settings.connections });
   const afterLoad = cpu();
   console.log(`  ${load.accepted} orders accepted; waiting until every order is final…`);
-  const drain = await waitUntilAllFinal(kassa.databaseUrl, DRAIN_TIMEOUT_MS);
+  const drain = await waitUntilAllFinal(kassa.databaseUrl, kassa.pid, DRAIN_TIMEOUT_MS);
   const afterDrain = cpu();
   return {
     title,

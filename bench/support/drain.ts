@@ -1,6 +1,10 @@
 import pg from 'pg';
 import { FINAL_STATUSES } from '../../src/domain/order-status.ts';
 
+const FINAL = new Set<string>(FINAL_STATUSES);
+const POLL_MS = 250;
+const PROGRESS_EVERY_MS = 5_000;
+
 export type StatusCounts = Readonly<Record<string, number>>;
 
 export interface DrainResult {
@@ -9,19 +13,23 @@ export interface DrainResult {
   readonly drained: boolean;
 }
 
-const FINAL = new Set<string>(FINAL_STATUSES);
-const POLL_MS = 250;
-const PROGRESS_EVERY_MS = 5_000;
-
-/** Polls the orders table until no order is short of a final status (or `timeoutMs` passes). */
-export async function waitUntilAllFinal(databaseUrl: string, timeoutMs: number): Promise<DrainResult> {
+/**
+ * Polls the orders table until no order is short of a final status (or `timeoutMs` passes). It stops with a
+ * clear error when `kassa start` is gone, whose embedded PostgreSQL goes with it, instead of polling a
+ * database that no longer answers.
+ */
+export async function waitUntilAllFinal(databaseUrl: string, kassaPid: number, timeoutMs: number): Promise<DrainResult> {
   const client = new pg.Client({ connectionString: databaseUrl });
+  client.on('error', () => undefined); // a lost connection also fails the next query, which reports it
   await client.connect();
   try {
     const started = performance.now();
     let lastProgress = started;
     for (;;) {
-      const counts = await countByStatus(client);
+      if (!isRunning(kassaPid)) throw new Error(`kassa start (pid ${kassaPid}) exited while orders were in progress`);
+      const counts = await countByStatus(client).catch((error: Error) => {
+        throw new Error(`lost Kassa's database while orders were in progress (is kassa start shutting down?): ${error.message}`);
+      });
       const elapsed = performance.now() - started;
       const drained = pending(counts) === 0;
       if (drained || elapsed >= timeoutMs) return { seconds: elapsed / 1000, counts, drained };
@@ -32,7 +40,16 @@ export async function waitUntilAllFinal(databaseUrl: string, timeoutMs: number):
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
   } finally {
-    await client.end();
+    await client.end().catch(() => undefined);
+  }
+}
+
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -20,11 +20,18 @@ const STARTUP_TIMEOUT_MS = 180_000;
 // Settings that would point the child away from its own embedded database, simulator or queue choice.
 const INHERITED_OVERRIDES = ['DATABASE_URL', 'REDIS_URL', 'SANDBOX_RAIL_URL', 'PUBLIC_URL', 'HOST', 'KASSA_DATA_DIR'];
 
+export interface KassaOptions {
+  readonly redisUrl?: string;
+  readonly profileDir?: string;
+  /** Settings for this run (rails, routes, chunk size…), applied over the bench's own. */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
 /** `kassa start` in a child process, as a user runs it, on free ports and a fresh data folder. */
-export async function startKassa(options: { redisUrl?: string; profileDir?: string }): Promise<KassaProcess> {
+export async function startKassa(options: KassaOptions): Promise<KassaProcess> {
   const dataDir = freshDataDir();
   const postgresPort = await freePort();
-  const env = { ...inheritedEnv(), ...(await kassaEnv(dataDir, postgresPort)), ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}) };
+  const env = { ...inheritedEnv(), ...(await kassaEnv(dataDir, postgresPort)), ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}), ...options.env };
   const profiling = options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [];
   const child = spawn(process.execPath, [...profiling, KASSA_BIN, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const stop = async () => {

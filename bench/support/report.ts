@@ -59,7 +59,7 @@ function formatRejections(byStatus: Readonly<Record<string, number>>): string {
 }
 
 /** Busiest first, processes under 0.01 core left out, then the whole machine's use: other load skews the figures. */
-function formatCores(cores: ReadonlyMap<string, number>): string {
+export function formatCores(cores: ReadonlyMap<string, number>): string {
   const shown = [...cores].filter(([label, used]) => label !== MACHINE && used >= 0.01).sort(([, a], [, b]) => b - a);
   if (shown.length === 0) return 'n/a';
   const machine = cores.get(MACHINE);

@@ -6,7 +6,7 @@ import { start } from '../http/server.ts';
 import { createLogger } from '../observability/logger.ts';
 import { openRuntime, type Runtime } from '../runtime.ts';
 import { createApiClient } from '../services/create-api-client.ts';
-import { superviseWorkerProcess } from './worker-process.ts';
+import { superviseWorkerProcess, WORKERS_READY } from './worker-process.ts';
 import type { Scope } from '../domain/scopes.ts';
 import { SCOPES } from '../domain/scopes.ts';
 
@@ -65,6 +65,7 @@ export async function runStart(config: Config): Promise<void> {
     await runtime.close();
     await simulator?.close();
   });
+  await workers.ready;
   const lines = [
     `Kassa is running at ${api.url}`,
     `  queues:   ${runtime.backend.kind === 'redis' ? 'Redis' : 'PostgreSQL (BullMQ backend)'}`,
@@ -103,6 +104,7 @@ export async function runWorker(config: Config): Promise<void> {
     await runtime.close();
   });
   runtime.context.logger.info({ queues: runtime.backend.kind }, 'Kassa workers running');
+  process.send?.(WORKERS_READY);
 }
 
 export async function runMigrate(config: Config): Promise<void> {

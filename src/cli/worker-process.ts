@@ -6,8 +6,13 @@ const KASSA_BIN = fileURLToPath(new URL('../../bin/kassa.js', import.meta.url));
 const RESTART_DELAY_MS = 1_000;
 
 export interface SupervisedWorkers {
+  /** Resolves once the first worker process reports that its workers are running. */
+  readonly ready: Promise<void>;
   stop(): Promise<void>;
 }
+
+/** What `kassa worker` sends its parent, when it has one, once its workers run. */
+export const WORKERS_READY = 'kassa:workers-ready';
 
 /**
  * Runs `kassa worker` as a child of `kassa start`, so the workers and the API each have an event loop (and
@@ -17,10 +22,17 @@ export function superviseWorkerProcess(environment: NodeJS.ProcessEnv, logger: L
   let child: ChildProcess | undefined;
   let stopping = false;
   let restartTimer: NodeJS.Timeout | undefined;
+  let markReady: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => {
+    markReady = resolve;
+  });
 
   const launch = () => {
     const started = fork(KASSA_BIN, ['worker'], { env: environment, stdio: 'inherit' });
     child = started;
+    started.on('message', (message) => {
+      if (message === WORKERS_READY) markReady();
+    });
     started.once('exit', (code, signal) => {
       if (child === started) child = undefined;
       if (stopping) return;
@@ -31,6 +43,7 @@ export function superviseWorkerProcess(environment: NodeJS.ProcessEnv, logger: L
   launch();
 
   return {
+    ready,
     async stop() {
       stopping = true;
       clearTimeout(restartTimer);
