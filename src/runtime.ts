@@ -10,6 +10,7 @@ import { countOrdersByStatus, insertOrders, type NewOrder } from './db/repositor
 import { createLogger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
 import { createQueueBackend, type QueueBackend } from './queue/backend.ts';
+import { allQueueNames } from './queue/names.ts';
 import { QueueProducers } from './queue/producers.ts';
 import type { ServiceContext } from './services/context.ts';
 
@@ -42,7 +43,7 @@ export async function openRuntime(config: Config, options: { logger?: Logger; sa
   const queues = new QueueProducers(backend);
   const rails = createRailRegistry(config, { sandbox: { baseUrl: options.sandboxUrl } }, await loadRailPackages(config.RAIL_PACKAGES));
   const metrics = new Metrics();
-  metrics.attach({ ordersByStatus: () => countOrdersByStatus(db), queueDepths: () => queues.depth() });
+  metrics.attach({ ordersByStatus: () => countOrdersByStatus(db), queueDepths: () => queues.depth(allQueueNames(rails.ids())) });
   const orderWrites = new GroupCommit<NewOrder, boolean>((orders) => insertOrders(db, orders), {
     maxBatch: 500,
     maxConcurrent: 4,

@@ -2,3 +2,5 @@
 export const dispatchQueueName = (rail: string) => `dispatch-${rail}`;
 export const INQUIRY_QUEUE = 'inquiry';
 export const WEBHOOK_QUEUE = 'webhooks';
+
+export const allQueueNames = (rails: readonly string[]) => [...rails.map(dispatchQueueName), INQUIRY_QUEUE, WEBHOOK_QUEUE];

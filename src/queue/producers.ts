@@ -52,10 +52,11 @@ export class QueueProducers {
     );
   }
 
-  async depth(): Promise<Map<string, number>> {
+  /** Jobs waiting, delayed or active per queue, read from the datastore, so any process can report every queue. */
+  async depth(names: readonly string[]): Promise<Map<string, number>> {
     const depths = new Map<string, number>();
-    for (const [name, queue] of this.queues) {
-      const counts = await queue.getJobCounts('waiting', 'delayed', 'active', 'prioritized');
+    for (const name of names) {
+      const counts = await this.queue(name).getJobCounts('waiting', 'delayed', 'active', 'prioritized');
       depths.set(name, Object.values(counts).reduce((sum, count) => sum + count, 0));
     }
     return depths;

@@ -10,7 +10,11 @@ import type { ServiceContext } from '../../services/context.ts';
  */
 export function railCallbacksRouter(context: ServiceContext): Router {
   const router = Router();
-  router.post('/:rail/callbacks', express.raw({ type: () => true, limit: '1mb' }), async (req, res) => {
+  // GSMA operators call back with PUT, banks and card schemes with POST.
+  router.route('/:rail/callbacks').post(express.raw({ type: () => true, limit: '1mb' }), accept).put(express.raw({ type: () => true, limit: '1mb' }), accept);
+  return router;
+
+  async function accept(req: express.Request, res: express.Response): Promise<void> {
     const rail = String(req.params.rail);
     const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     try {
@@ -21,6 +25,5 @@ export function railCallbacksRouter(context: ServiceContext): Router {
       context.logger.warn({ rail, requestId: res.locals.requestId, reason: error.message }, 'rail callback rejected');
       throw new ProblemError(401, 'callback_rejected', 'Callback rejected', error.message);
     }
-  });
-  return router;
+  }
 }
