@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { isRailError, RailCallbackRejected, RailError, type RailCallbackRequest, type RailOutcome, type RailPayment } from '../../adapters/contract.ts';
 import { BankIso20022Adapter, bankIso20022Rail, signBankPush } from '../../adapters/bank-iso20022/index.ts';
@@ -10,6 +8,7 @@ import { parsePain001, type Pain001Message } from '../../adapters/bank-iso20022/
 import { BANK_SIMULATOR_TREASURY, startBankSimulator, type BankSimulator } from '../../adapters/bank-iso20022/simulator.ts';
 import { ibanEndingWith } from '../fixtures/iso20022/support.ts';
 import { describeRailAdapterContract, freshKey } from './rail-adapter-contract.ts';
+import { startPushReceiver, type PushReceiver } from '../support/push-receiver.ts';
 
 const SECRET = 'bank-contract-fixture-secret-0123';
 const SETTLE_MS = 100;
@@ -65,54 +64,8 @@ async function railErrorFrom(promise: Promise<unknown>): Promise<RailError> {
 
 const isoDay = (offsetDays = 0) => new Date(Date.now() + offsetDays * 86_400_000).toISOString().slice(0, 10);
 
-// ── a receiver standing in for Kassa's callback endpoint ────────────────────────────────────────────────
-
-interface Push extends RailCallbackRequest {
-  readonly headers: IncomingHttpHeaders;
-  readonly text: string;
-}
-
-interface PushReceiver {
-  readonly url: string;
-  readonly pushes: Push[];
-  about(railKey: string): Push[];
-  waitFor(railKey: string, count?: number, timeoutMs?: number): Promise<Push[]>;
-  close(): Promise<void>;
-}
-
-async function startPushReceiver(): Promise<PushReceiver> {
-  const pushes: Push[] = [];
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const rawBody = Buffer.concat(chunks);
-      pushes.push({ headers: req.headers, rawBody, text: rawBody.toString('utf8') });
-      res.statusCode = 204;
-      res.end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  const about = (railKey: string) => pushes.filter((p) => p.text.includes(`EndToEndId>${railKey}</`));
-  return {
-    url: `http://127.0.0.1:${port}/v1/rails/bank-iso20022/callbacks`,
-    pushes,
-    about,
-    async waitFor(railKey, count = 1, timeoutMs = 3_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (about(railKey).length < count) {
-        if (Date.now() > deadline) assert.fail(`${about(railKey).length} of ${count} pushes about ${railKey} within ${timeoutMs} ms`);
-        await delay(10);
-      }
-      return about(railKey);
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+function startBankPushReceiver(): Promise<PushReceiver> {
+  return startPushReceiver({ path: '/v1/rails/bank-iso20022/callbacks', keysOf: ({ text }) => [...text.matchAll(/EndToEndId>([^<]+)</g)].map((match) => match[1]!) });
 }
 
 // ── the contract every adapter passes, with either kind of push ─────────────────────────────────────────
@@ -120,7 +73,7 @@ async function startPushReceiver(): Promise<PushReceiver> {
 for (const notifyWith of ['pain.002', 'camt.054'] as const) {
   describeRailAdapterContract(`bank-iso20022 (pushes as ${notifyWith})`, async () => {
     const simulator = await startBankSimulator({ settleDelayMs: SETTLE_MS, callbackSecret: SECRET, notifyWith });
-    const receiver = await startPushReceiver();
+    const receiver = await startBankPushReceiver();
     const adapter = adapterFor(simulator);
     return {
       adapter,
@@ -152,7 +105,7 @@ describe('bank-iso20022 rail', function () {
 
   beforeEach(async () => {
     simulator = await startBankSimulator({ settleDelayMs: SETTLE_MS, callbackSecret: SECRET });
-    receiver = await startPushReceiver();
+    receiver = await startBankPushReceiver();
     adapter = adapterFor(simulator);
   });
   afterEach(async () => {

@@ -1,55 +1,17 @@
 import assert from 'node:assert/strict';
 import { randomInt, randomUUID } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { isRailError, RailError, type RailCallbackRequest, type RailOutcome, type RailPayment } from '../../adapters/contract.ts';
 import { signCallback } from '../../adapters/gsma-mobile-money/callback-signature.ts';
 import { GsmaMobileMoneyAdapter, gsmaMobileMoneyRail, type GsmaAdapterOptions } from '../../adapters/gsma-mobile-money/index.ts';
 import { startGsmaSimulator, type GsmaSimulator, type GsmaSimulatorOptions } from '../../adapters/gsma-mobile-money/simulator.ts';
 import { correlationIdFor } from '../../adapters/gsma-mobile-money/wire.ts';
 import { describeRailAdapterContract, freshKey } from './rail-adapter-contract.ts';
+import { startPushReceiver, type PushReceiver } from '../support/push-receiver.ts';
 
 // ---------------------------------------------------------------- helpers
 
-interface CallbackReceiver {
-  readonly url: string;
-  readonly received: RailCallbackRequest[];
-  /** Resolves with the first callback (already received or arriving within timeoutMs) about this X-CorrelationID. */
-  waitFor(correlationId: string, options?: { count?: number; timeoutMs?: number }): Promise<RailCallbackRequest[]>;
-  close(): Promise<void>;
-}
-
-async function startCallbackReceiver(): Promise<CallbackReceiver> {
-  const received: RailCallbackRequest[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      received.push({ headers: { ...req.headers } as IncomingHttpHeaders, rawBody: Buffer.concat(chunks) });
-      res.statusCode = 204;
-      res.end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  const about = (correlationId: string) => received.filter((r) => r.headers['x-correlationid'] === correlationId);
-  return {
-    url: `http://127.0.0.1:${port}/v1/rails/gsma-mobile-money/callbacks`,
-    received,
-    async waitFor(correlationId, { count = 1, timeoutMs = 5_000 } = {}) {
-      const deadline = Date.now() + timeoutMs;
-      while (about(correlationId).length < count) {
-        if (Date.now() > deadline) assert.fail(`no callback about ${correlationId} within ${timeoutMs} ms`);
-        await sleep(5);
-      }
-      return about(correlationId);
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+function startGsmaPushReceiver(): Promise<PushReceiver> {
+  return startPushReceiver({ path: '/v1/rails/gsma-mobile-money/callbacks', keysOf: ({ headers }) => (typeof headers['x-correlationid'] === 'string' ? [headers['x-correlationid']] : []) });
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -134,7 +96,7 @@ function signed(secret: string, correlationId: string, body: unknown, timestampS
 // ---------------------------------------------------------------- the shared contract
 
 describeRailAdapterContract('gsma-mobile-money', async () => {
-  const receiver = await startCallbackReceiver();
+  const receiver = await startGsmaPushReceiver();
   const simulator = await startGsmaSimulator({ completionDelayMs: 10, autoApproveAfterMs: 150 });
   const adapter = gsmaMobileMoneyRail.create(gsmaMobileMoneyRail.optionsSchema.parse(optionsFor(simulator)));
   // Keys the contract allows but that are not 32 hex digits, so the name-based correlation ids are exercised too.
@@ -169,7 +131,7 @@ describeRailAdapterContract('gsma-mobile-money', async () => {
 describe('gsma-mobile-money rail', function () {
   this.timeout(10_000);
   let simulator: GsmaSimulator;
-  let receiver: CallbackReceiver;
+  let receiver: PushReceiver;
   let adapter: GsmaMobileMoneyAdapter;
   const extra: { close(): Promise<void> }[] = [];
 
@@ -179,7 +141,7 @@ describe('gsma-mobile-money rail', function () {
   }
 
   beforeEach(async () => {
-    receiver = await startCallbackReceiver();
+    receiver = await startGsmaPushReceiver();
   });
   afterEach(async () => {
     await adapter?.close();
@@ -253,7 +215,7 @@ describe('gsma-mobile-money rail', function () {
 
       assert.equal(status.status, 'completed');
       assert.equal(simulator.stats().callbacksSent, 0);
-      assert.equal(receiver.received.length, 0);
+      assert.equal(receiver.pushes.length, 0);
     });
 
     it('when another process asks about a key, then getStatus finds it through /responses by correlation id', async () => {
@@ -460,7 +422,7 @@ describe('gsma-mobile-money rail', function () {
       const p = benefit('5555', receiver.url);
 
       await adapter.initiateChunk([p]);
-      const [first, second] = await receiver.waitFor(correlationIdFor(p.railKey), { count: 2 });
+      const [first, second] = await receiver.waitFor(correlationIdFor(p.railKey), 2);
 
       assert.deepEqual(first!.rawBody, second!.rawBody);
       const parsed = [await adapter.parseCallback(first!), await adapter.parseCallback(second!)];
@@ -473,7 +435,7 @@ describe('gsma-mobile-money rail', function () {
       const p = benefit('5555', receiver.url);
 
       const outcome = outcomeOf(await adapter.initiateChunk([p]), p);
-      const already = receiver.received.filter((r) => r.headers['x-correlationid'] === correlationIdFor(p.railKey));
+      const already = receiver.pushes.filter((r) => r.headers['x-correlationid'] === correlationIdFor(p.railKey));
 
       assert.equal(already.length, 1, 'the callback was delivered before the answer');
       assert.equal(outcome.status, 'completed');
@@ -587,7 +549,7 @@ describe('gsma-mobile-money rail', function () {
       assert.equal((await fetch(`${simulator.url}/_sim/reject/${p.railKey}`, json('POST'))).status, 404, 'no longer waiting');
       const counts = await fetch(`${simulator.url}/_sim/executions/${p.railKey}`);
       assert.deepEqual(await counts.json(), { id: p.railKey, executions: 1, requests: 2 });
-      assert.equal(receiver.received.length, 0, 'callbacks were off');
+      assert.equal(receiver.pushes.length, 0, 'callbacks were off');
 
       assert.equal((await fetch(`${simulator.url}/_sim/reset`, json('POST'))).status, 204);
       assert.equal(simulator.executions(p.railKey), 0);
@@ -678,10 +640,10 @@ describe('gsma-mobile-money rail', function () {
 });
 
 /** The X-CorrelationID of the first callback whose body has this property (a batch callback), once one arrived. */
-async function callbackIdOf(receiver: CallbackReceiver, property: string, timeoutMs = 5_000): Promise<string> {
+async function callbackIdOf(receiver: PushReceiver, property: string, timeoutMs = 5_000): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const found = receiver.received.find((r) => property in (JSON.parse(r.rawBody.toString('utf8')) as object));
+    const found = receiver.pushes.find((r) => property in (JSON.parse(r.rawBody.toString('utf8')) as object));
     if (found) return found.headers['x-correlationid'] as string;
     if (Date.now() > deadline) assert.fail(`no callback with ${property} within ${timeoutMs} ms`);
     await sleep(5);

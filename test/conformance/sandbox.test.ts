@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { isRailError, RailCallbackRejected, RailError, type RailCallbackRequest, type RailOutcome, type RailPayment } from '../../adapters/contract.ts';
 import { createRailRegistry } from '../../adapters/registry.ts';
 import { SANDBOX_DEFAULT_CALLBACK_SECRET, SandboxRailAdapter, sandboxRail } from '../../adapters/sandbox/index.ts';
 import { signSandboxCallback, startSandboxSimulator, type SandboxSimulator } from '../../adapters/sandbox/simulator.ts';
 import { describeRailAdapterContract, freshKey } from './rail-adapter-contract.ts';
+import { startPushReceiver, type PushReceiver } from '../support/push-receiver.ts';
 
 const PAYEE_SUFFIX = { completed: '5555', failed: '0000', pending: '0002' } as const;
 /** Nothing listens on the discard port: callbacks sent there fail fast and are dropped. */
@@ -67,77 +66,12 @@ async function callbackRejection(promise: Promise<unknown>, reason: RegExp): Pro
 const today = () => new Date().toISOString().slice(0, 10);
 const yesterday = () => new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
 
-// ── a tiny receiver standing in for Kassa's callback endpoint ────────────────────────────────────────────
-
-interface ReceivedCallback extends RailCallbackRequest {
-  readonly headers: IncomingHttpHeaders;
-  readonly key: string | undefined;
-}
-
-interface CallbackReceiver {
-  readonly url: string;
-  readonly received: ReceivedCallback[];
-  /** A log shared with the test, in arrival order: `callback:<key>` is pushed when a callback arrives. */
-  readonly events: string[];
-  /** The status to answer each callback with (default 204); `attempt` counts from 0 per key. */
-  answer: (key: string | undefined, attempt: number) => number;
-  receivedFor(key: string): ReceivedCallback[];
-  /** Waits until `count` callbacks about the key arrived; fails after timeoutMs. */
-  waitFor(key: string, count?: number, timeoutMs?: number): Promise<ReceivedCallback[]>;
-  close(): Promise<void>;
-}
-
-async function startCallbackReceiver(): Promise<CallbackReceiver> {
-  const received: ReceivedCallback[] = [];
-  const events: string[] = [];
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const rawBody = Buffer.concat(chunks);
-      let key: string | undefined;
-      try {
-        key = (JSON.parse(rawBody.toString('utf8')) as { key?: string }).key;
-      } catch {
-        key = undefined;
-      }
-      const attempt = received.filter((r) => r.key === key).length;
-      received.push({ headers: req.headers, rawBody, key });
-      events.push(`callback:${key}`);
-      res.statusCode = receiver.answer(key, attempt);
-      res.end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  const receiver: CallbackReceiver = {
-    url: `http://127.0.0.1:${port}/v1/rails/sandbox/callbacks`,
-    received,
-    events,
-    answer: () => 204,
-    receivedFor: (key) => received.filter((r) => r.key === key),
-    async waitFor(key, count = 1, timeoutMs = 3_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (receiver.receivedFor(key).length < count) {
-        if (Date.now() > deadline) assert.fail(`${receiver.receivedFor(key).length} of ${count} callbacks about ${key} within ${timeoutMs} ms`);
-        await delay(10);
-      }
-      return receiver.receivedFor(key);
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
-  return receiver;
-}
 
 // ── the contract every adapter passes ──────────────────────────────────────────────────────────────────
 
 describeRailAdapterContract('sandbox', async () => {
   const simulator = await startSandboxSimulator({ settleDelayMs: SETTLE_MS, callbackSecret: 'contract-fixture-secret-0123456789' });
-  const receiver = await startCallbackReceiver();
+  const receiver = await startSandboxPushReceiver();
   const adapter = sandboxRail.create(sandboxRail.optionsSchema.parse({ baseUrl: simulator.url, timeoutMs: '2000', callbackSecret: simulator.callbackSecret }));
   return {
     adapter,
@@ -164,12 +98,12 @@ describe('sandbox rail', function () {
   this.timeout(5_000);
   let simulator: SandboxSimulator;
   let adapter: SandboxRailAdapter;
-  let receiver: CallbackReceiver;
+  let receiver: PushReceiver;
 
   beforeEach(async () => {
     simulator = await startSandboxSimulator({ settleDelayMs: SETTLE_MS });
     adapter = new SandboxRailAdapter({ baseUrl: simulator.url, timeoutMs: 2_000 }); // both on the default callback secret
-    receiver = await startCallbackReceiver();
+    receiver = await startSandboxPushReceiver();
   });
   afterEach(async () => {
     await adapter.close();
@@ -301,7 +235,7 @@ describe('sandbox rail', function () {
       const [callback] = await receiver.waitFor(p.railKey);
       await delay(SETTLE_MS); // room for a wrong second delivery
 
-      assert.equal(receiver.receivedFor(p.railKey).length, 1);
+      assert.equal(receiver.about(p.railKey).length, 1);
       assert.equal(simulator.callbacksSent(p.railKey), 1);
       assert.match(String(callback!.headers['sandbox-signature']), /^t=\d+,v1=[0-9a-f]{64}$/);
       assert.equal(callback!.headers['content-type'], 'application/json');
@@ -316,7 +250,7 @@ describe('sandbox rail', function () {
 
       await delay(SETTLE_MS + 100);
 
-      assert.equal(receiver.received.length, 0);
+      assert.equal(receiver.pushes.length, 0);
       assert.equal(simulator.callbacksSent(completed.railKey) + simulator.callbacksSent(declined.railKey), 0);
     });
 
@@ -365,7 +299,7 @@ describe('sandbox rail', function () {
 
       assert.deepEqual(receiver.events.slice(-1), ['answer']);
       assert.deepEqual(new Set(receiver.events.slice(0, -1)), new Set([`callback:${completed.railKey}`, `callback:${declined.railKey}`]));
-      const [early] = await adapter.parseCallback(receiver.receivedFor(completed.railKey)[0]!);
+      const [early] = await adapter.parseCallback(receiver.about(completed.railKey)[0]!);
       assert.deepEqual(early?.outcome, outcomeOf(outcomes, completed));
     });
 
@@ -379,7 +313,7 @@ describe('sandbox rail', function () {
       await delay(100);
 
       assert.equal((await adapter.getStatus(p.railKey)).status, 'completed');
-      assert.equal(receiver.received.length, 0);
+      assert.equal(receiver.pushes.length, 0);
       assert.equal(simulator.callbacksSent(p.railKey), 0);
     });
 
@@ -396,9 +330,9 @@ describe('sandbox rail', function () {
         await receiver.waitFor(broken.railKey, 4);
         await delay(200); // no fifth attempt
 
-        assert.equal(receiver.receivedFor(recovers.railKey).length, 3);
+        assert.equal(receiver.about(recovers.railKey).length, 3);
         assert.equal(patient.callbacksSent(recovers.railKey), 1);
-        assert.equal(receiver.receivedFor(broken.railKey).length, 4, 'one delivery and three retries');
+        assert.equal(receiver.about(broken.railKey).length, 4, 'one delivery and three retries');
         assert.equal(patient.callbacksSent(broken.railKey), 0);
       } finally {
         await patientAdapter.close();
@@ -425,7 +359,7 @@ describe('sandbox rail', function () {
       simulator.reset();
       await delay(SETTLE_MS + 150);
 
-      assert.equal(receiver.received.length, 0);
+      assert.equal(receiver.pushes.length, 0);
       assert.deepEqual(await adapter.getStatus(p.railKey), { status: 'not_found' });
     });
   });
@@ -833,4 +767,18 @@ function postTransfers(simulator: SandboxSimulator, transfers: readonly unknown[
 
 function putJson(url: string, body: unknown): Promise<Response> {
   return fetch(url, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+}
+
+function startSandboxPushReceiver(): Promise<PushReceiver> {
+  return startPushReceiver({
+    path: '/v1/rails/sandbox/callbacks',
+    keysOf: ({ text }) => {
+      try {
+        const { key } = JSON.parse(text) as { key?: string };
+        return key === undefined ? [] : [key];
+      } catch {
+        return [];
+      }
+    },
+  });
 }
