@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { GSMA_SIMULATOR_DEFAULTS } from '../../adapters/gsma-mobile-money/defaults.ts';
 import { startGsmaSimulator, type GsmaSimulator } from '../../adapters/gsma-mobile-money/simulator.ts';
 import { apiClient, benefitOrder } from '../support/http.ts';
-import { eventually, startTestKassa, type TestKassa } from '../support/kassa.ts';
+import { eventually, orderReaching, railKeyOf, startTestKassa, type TestKassa } from '../support/kassa.ts';
 
 describe('orders over HTTP through the GSMA mobile-money rail', () => {
   let kassa: TestKassa;
@@ -33,18 +33,13 @@ describe('orders over HTTP through the GSMA mobile-money rail', () => {
     await operator?.close();
   });
 
-  const orderWhen = (id: string, status: string) =>
-    eventually(async () => {
-      const order = await api.get(`/v1/orders/${id}`);
-      return order.body.status === status ? order.body : undefined;
-    }, { what: `order ${id} to be ${status}` });
-  const railKeyOf = async (id: string) => (await kassa.runtime.context.db('orders').where({ id }).first()).rail_key as string;
+  const orderWhen = (id: string, status: string) => orderReaching(api, id, status);
 
   it('when a benefit goes to a mobile wallet, then the operator pays it once and the order completes', async () => {
     const created = await api.post('/v1/orders', benefitOrder({ payee: { type: 'msisdn', value: '+254712345678' } }), randomUUID());
     assert.equal(created.body.rail, 'gsma-mobile-money');
     await orderWhen(created.body.id, 'completed');
-    assert.equal(operator.executions(await railKeyOf(created.body.id)), 1);
+    assert.equal(operator.executions(await railKeyOf(kassa, created.body.id)), 1);
   });
 
   it('when the wallet does not exist, then the order fails with the operator’s reason as an ISO code', async () => {
@@ -65,7 +60,7 @@ describe('orders over HTTP through the GSMA mobile-money rail', () => {
     const created = await api.post('/v1/orders', fee, randomUUID());
     const waiting = await orderWhen(created.body.id, 'requires_action');
     assert.equal(waiting.next_action.type, 'payer_approval');
-    const railKey = await railKeyOf(created.body.id);
+    const railKey = await railKeyOf(kassa, created.body.id);
     const wallet = { key: 'msisdn', value: '+254722334455' } as const;
     const opening = operator.balanceOf(wallet, 'KES');
     assert.ok(opening !== undefined);
@@ -86,7 +81,7 @@ describe('orders over HTTP through the GSMA mobile-money rail', () => {
       for (const id of ids) {
         const done = await orderWhen(id, 'completed');
         assert.equal(done.events.filter((event: { to: string }) => event.to === 'completed').length, 1);
-        assert.equal(operator.executions(await railKeyOf(id)), 1);
+        assert.equal(operator.executions(await railKeyOf(kassa, id)), 1);
       }
     } finally {
       operator.setCallbackMode('normal');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { startFakeStripe, type FakeStripe } from '../../adapters/stripe/fake-server.ts';
 import { apiClient, benefitOrder } from '../support/http.ts';
-import { eventually, startTestKassa, type TestKassa } from '../support/kassa.ts';
+import { orderReaching, railKeyOf, startTestKassa, type TestKassa } from '../support/kassa.ts';
 
 const ROUTES = JSON.stringify([{ rail: 'stripe', partyType: 'card', direction: 'collection' }, { rail: 'sandbox' }]);
 
@@ -44,11 +44,7 @@ describe('orders over HTTP through the configured rails', () => {
     await stripe?.close();
   });
 
-  const orderWhen = (id: string, status: string) =>
-    eventually(async () => {
-      const order = await api.get(`/v1/orders/${id}`);
-      return order.body.status === status ? order.body : undefined;
-    }, { what: `order ${id} to be ${status}` });
+  const orderWhen = (id: string, status: string) => orderReaching(api, id, status);
 
   it('when a fee is paid by card on the Checkout page, then the order waits for the payer with the link and completes on the Stripe webhook', async () => {
     const created = await api.post('/v1/orders', cardFee('citizen-4471'), randomUUID());
@@ -58,7 +54,7 @@ describe('orders over HTTP through the configured rails', () => {
     assert.equal(waiting.next_action.type, 'redirect');
     assert.match(waiting.next_action.url, /^https?:\/\//);
 
-    const railKey = (await kassa.runtime.context.db('orders').where({ id: created.body.id }).first()).rail_key as string;
+    const railKey = await railKeyOf(kassa, created.body.id);
     await stripe.pay(railKey);
     const done = await orderWhen(created.body.id, 'completed');
     assert.deepEqual(done.events.map((event: { to: string }) => event.to), ['received', 'queued', 'submitted', 'requires_action', 'completed']);
@@ -99,7 +95,7 @@ describe('orders over HTTP through the configured rails', () => {
     kassa.simulator.setCallbackBehaviour({ mode: 'normal' });
     const created = await api.post('/v1/orders', benefitOrder({ payee: { type: 'msisdn', value: '+254700000002' } }), randomUUID());
     const done = await orderWhen(created.body.id, 'completed');
-    const railKey = (await kassa.runtime.context.db('orders').where({ id: created.body.id }).first()).rail_key as string;
+    const railKey = await railKeyOf(kassa, created.body.id);
     assert.equal(kassa.simulator.callbacksSent(railKey), 1);
     assert.equal(done.rail, 'sandbox');
   });

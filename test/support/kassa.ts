@@ -103,3 +103,17 @@ export async function eventually<T>(check: () => Promise<T | undefined>, options
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 100));
   }
 }
+
+/** The order as the API shows it, once it has reached `status`. */
+export function orderReaching(api: { get(path: string): Promise<{ body: { status: string } }> }, id: string, status: string) {
+  return eventually(async () => {
+    const order = await api.get(`/v1/orders/${id}`);
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read the API's JSON as it comes
+    return order.body.status === status ? (order.body as any) : undefined;
+  }, { what: `order ${id} to be ${status}` });
+}
+
+/** The key the order travels under on its rail, which simulators count executions by. */
+export async function railKeyOf(kassa: TestKassa, orderId: string): Promise<string> {
+  return (await kassa.runtime.context.db('orders').where({ id: orderId }).first()).rail_key as string;
+}
