@@ -46,7 +46,9 @@ export async function openRuntime(config: Config, options: { logger?: Logger; sa
   metrics.attach({ ordersByStatus: () => countOrdersByStatus(db), queueDepths: () => queues.depth(allQueueNames(rails.ids())) });
   const orderWrites = new GroupCommit<NewOrder, boolean>((orders) => insertOrders(db, orders), {
     maxBatch: 500,
-    maxConcurrent: 4,
+    // One statement in flight: writes arriving meanwhile pile into the next, larger one, which costs
+    // PostgreSQL far less per order than several small statements side by side (measured with bench:api).
+    maxConcurrent: 1,
     conflictKey: (write) => `${write.order.organisationId}:${write.idempotencyKey}`,
     flushOne: async (write) => (await insertOrders(db, [write]))[0]!,
   });

@@ -37,7 +37,7 @@ const environmentSchema = z.object({
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
   WORKER_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
   DISPATCH_CHUNK_SIZE: z.coerce.number().int().min(1).max(2000).default(500),
-  OUTBOX_POLL_MS: positiveMs.default(50),
+  OUTBOX_POLL_MS: positiveMs.default(200),
   SWEEPER_INTERVAL_MS: positiveMs.default(15_000),
   SWEEPER_STALE_AFTER_MS: positiveMs.default(60_000),
   RAIL_TIMEOUT_MS: positiveMs.default(10_000),

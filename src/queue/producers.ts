@@ -2,6 +2,22 @@ import type { BoundQueue, QueueBackend } from './backend.ts';
 import { INQUIRY_QUEUE, WEBHOOK_QUEUE, dispatchQueueName } from './names.ts';
 import type { DispatchJob, InquiryJob, WebhookJob } from './payloads.ts';
 
+type JobToAdd = Parameters<BoundQueue['addBulk']>[0][number];
+
+/**
+ * One job goes in with `add`, several with `addBulk`: on the PostgreSQL backend the bulk path stages its
+ * rows in temporary tables, which costs far more than a single insert when there is only one job.
+ */
+async function addJobs(queue: BoundQueue, jobs: readonly JobToAdd[]): Promise<void> {
+  if (jobs.length === 0) return;
+  if (jobs.length === 1) {
+    const [job] = jobs;
+    await queue.add(job!.name, job!.data, job!.opts);
+    return;
+  }
+  await queue.addBulk([...jobs]);
+}
+
 const FINISHED_JOBS_KEPT = { removeOnComplete: { count: 1000 }, removeOnFail: { count: 5000 } } as const;
 
 /** Puts work on the queues; every job id is derived from what it is about, so adding it twice adds it once. */
@@ -20,8 +36,7 @@ export class QueueProducers {
   }
 
   async dispatch(rail: string, chunks: readonly { jobId: string; data: DispatchJob }[]): Promise<void> {
-    if (chunks.length === 0) return;
-    await this.queue(dispatchQueueName(rail)).addBulk(
+    await addJobs(this.queue(dispatchQueueName(rail)),
       chunks.map((chunk) => ({
         name: 'dispatch',
         data: chunk.data,
@@ -31,8 +46,7 @@ export class QueueProducers {
   }
 
   async inquire(jobs: readonly { data: InquiryJob; delayMs: number; recovery?: boolean }[]): Promise<void> {
-    if (jobs.length === 0) return;
-    await this.queue(INQUIRY_QUEUE).addBulk(
+    await addJobs(this.queue(INQUIRY_QUEUE),
       jobs.map((job) => ({
         name: 'inquire',
         data: job.data,
@@ -42,8 +56,7 @@ export class QueueProducers {
   }
 
   async deliverWebhooks(deliveries: readonly WebhookJob[], options: { recovery?: boolean } = {}): Promise<void> {
-    if (deliveries.length === 0) return;
-    await this.queue(WEBHOOK_QUEUE).addBulk(
+    await addJobs(this.queue(WEBHOOK_QUEUE),
       deliveries.map((data) => ({
         name: 'deliver',
         data,
