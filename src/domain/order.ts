@@ -50,8 +50,3 @@ export interface OrderEvent {
 export function scopeToWrite(kind: OrderKind): 'fees:write' | 'benefits:write' {
   return kind === 'fee' ? 'fees:write' : 'benefits:write';
 }
-
-/** Masks an account or phone number so that only its last four characters can be read in logs and reports. */
-export function maskAccount(value: string): string {
-  return value.length <= 4 ? '****' : `${'*'.repeat(Math.min(value.length - 4, 8))}${value.slice(-4)}`;
-}

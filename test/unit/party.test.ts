@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { ibanChecksumValid, partyValueProblem } from '../../src/domain/party.ts';
-import { maskAccount } from '../../src/domain/order.ts';
 
 describe('financial addresses', () => {
   it('when an IBAN has correct check digits, then it is accepted', () => {
@@ -25,10 +24,5 @@ describe('financial addresses', () => {
   it('when a card is given as a number with spaces, then it is refused as not a token', () => {
     assert.match(partyValueProblem('card', '4242 4242 4242 4242') ?? '', /token/);
     assert.equal(partyValueProblem('card', 'pm_card_visa'), undefined);
-  });
-
-  it('when an account number is masked, then only its last four characters remain', () => {
-    assert.equal(maskAccount('0011223344'), '******3344');
-    assert.equal(maskAccount('123'), '****');
   });
 });

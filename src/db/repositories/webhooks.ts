@@ -52,11 +52,6 @@ export async function recordAttempt(db: Database, deliveryId: string, attempt: A
   });
 }
 
-export async function listAttempts(db: Database, deliveryId: string): Promise<AttemptRecord[]> {
-  const rows = await db('webhook_attempts').where({ delivery_id: deliveryId }).orderBy('id');
-  return rows.map((row) => ({ responseStatus: row.response_status, error: row.error, durationMs: row.duration_ms }));
-}
-
 export async function findOverdueDeliveries(db: Database, olderThan: Date, limit: number): Promise<string[]> {
   const rows = await db('webhook_deliveries').select('id').where('status', 'pending').where('next_attempt_at', '<', olderThan).orderBy('next_attempt_at').limit(limit);
   return rows.map((row) => row.id as string);
