@@ -133,8 +133,7 @@ describe('Idempotency-Key on POST (e2e, postgres queues)', () => {
     const different = await admin.post('/v1/clients', { name: 'cashier 2', scopes: ['fees:write'] }, key);
     assertProblem(different, 409, 'idempotency_key_reused');
   });
-  // Exposes a bug: the idempotent() helper (src/http/middleware/idempotency.ts) looks the key up, runs the
-  // handler, and only then stores the key, so racing requests with one key each run the handler.
+  // The key is claimed before the work starts, so racing requests cannot each do the work.
   it('when 10 identical client-create requests race with one key, then exactly one client is created and every answer names it', async () => {
     const admin = apiClient(kassa.url, await kassa.issueKey('idem-race-org', ['admin']));
     const key = randomUUID();
@@ -146,9 +145,7 @@ describe('Idempotency-Key on POST (e2e, postgres queues)', () => {
     assert.equal(keysShown.length, 1, 'the new key is shown exactly once');
     assert.equal((await kassa.runtime.context.db('api_clients').where({ name: 'race clerk' })).length, 1);
   });
-  // Exposes a bug: idempotencyOf() hashes `${req.method} ${req.path}` and req.path is router-relative ("/" for
-  // POST /v1/orders, /v1/clients and /v1/webhook-endpoint alike), so a key reused on another endpoint with the
-  // same body replays the first endpoint's answer instead of being refused.
+  // The request hash covers the full path, so a key reused on another endpoint with the same body is refused.
   it("when an order's key and body are sent to another endpoint, then 409 idempotency_key_reused, never the order's answer", async () => {
     const admin = apiClient(kassa.url, await kassa.issueKey('idem-cross-endpoint', ['admin']));
     const key = randomUUID();

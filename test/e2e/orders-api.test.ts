@@ -123,8 +123,7 @@ describe('POST /v1/orders (e2e, postgres queues, workers stopped)', () => {
       }
     });
 
-    // Exposes a bug: minorUnitsOf() takes currency-codes' 0 for ISO 4217 codes whose minor unit is "N.A."
-    // (XXX "no currency", XTS "reserved for testing"), so orders in them are accepted.
+    // ISO 4217 codes whose minor unit is "N.A." name no money, whatever digits a code list gives them.
     it('when the currency is an ISO 4217 code that is not money (XXX no currency, XTS testing), then 422 names body.currency', async () => {
       for (const currency of ['XXX', 'XTS']) {
         assertInvalidFields(await refused(fees, feeOrder({ amount: '5', currency })), ['body.currency']);
@@ -226,7 +225,6 @@ describe('POST /v1/orders (e2e, postgres queues, workers stopped)', () => {
       assert.ok(!Number.isNaN(Date.parse(read.body.events[0].at)));
     });
 
-    // Exposes a bug: parseRequest(idSchema, req.params.id, 'path') reports the field as "path", not "path.id".
     it('when the id is not a uuid, then 422 validation problem naming the id', async () => {
       const response = await fees.get('/v1/orders/not-a-uuid');
       assertProblem(response, 422, 'validation_failed');
