@@ -105,6 +105,8 @@ export async function runWorker(config: Config): Promise<void> {
   });
   runtime.context.logger.info({ queues: runtime.backend.kind }, 'Kassa workers running');
   process.send?.(WORKERS_READY);
+  // Started by `kassa start`: when that parent is gone (even killed outright), finish up and go too.
+  process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
 }
 
 export async function runMigrate(config: Config): Promise<void> {
