@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
-import { isRailError, RailCallbackRejected, RailError, type RailCallbackRequest, type RailOutcome, type RailPayment } from '../../adapters/contract.ts';
+import { isRailError, RailCallbackRejected, RailError, type RailCallbackRequest, type RailPayment } from '../../adapters/contract.ts';
 import { BankIso20022Adapter, bankIso20022Rail, signBankPush } from '../../adapters/bank-iso20022/index.ts';
 import { parseCamt053 } from '../../adapters/bank-iso20022/camt.ts';
 import { parseMt940 } from '../../adapters/bank-iso20022/mt940.ts';
@@ -9,6 +9,7 @@ import { BANK_SIMULATOR_TREASURY, startBankSimulator, type BankSimulator } from 
 import { ibanEndingWith } from '../fixtures/iso20022/support.ts';
 import { describeRailAdapterContract, freshKey } from './rail-adapter-contract.ts';
 import { startPushReceiver, type PushReceiver } from '../support/push-receiver.ts';
+import { outcomeOf, rejection, railErrorFrom } from '../support/rail-assertions.ts';
 
 const SECRET = 'bank-contract-fixture-secret-0123';
 const SETTLE_MS = 100;
@@ -39,27 +40,6 @@ function adapterFor(simulator: BankSimulator, options: Record<string, string> = 
     ...options,
   });
   return bankIso20022Rail.create(parsed) as BankIso20022Adapter;
-}
-
-function outcomeOf(outcomes: ReadonlyMap<string, RailOutcome | RailError>, p: RailPayment): RailOutcome {
-  const outcome = outcomes.get(p.railKey);
-  assert.ok(outcome && !isRailError(outcome), `expected an outcome for ${p.railKey}, got ${String(outcome)}`);
-  return outcome;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  assert.fail('expected a rejection');
-}
-
-async function railErrorFrom(promise: Promise<unknown>): Promise<RailError> {
-  const error = await rejection(promise);
-  assert.ok(error instanceof RailError, `expected a RailError, got ${String(error)}`);
-  return error;
 }
 
 const isoDay = (offsetDays = 0) => new Date(Date.now() + offsetDays * 86_400_000).toISOString().slice(0, 10);

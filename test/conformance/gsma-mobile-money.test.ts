@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomInt, randomUUID } from 'node:crypto';
-import { isRailError, RailError, type RailCallbackRequest, type RailOutcome, type RailPayment } from '../../adapters/contract.ts';
+import { type RailCallbackRequest, type RailPayment } from '../../adapters/contract.ts';
 import { signCallback } from '../../adapters/gsma-mobile-money/callback-signature.ts';
 import { GsmaMobileMoneyAdapter, gsmaMobileMoneyRail, type GsmaAdapterOptions } from '../../adapters/gsma-mobile-money/index.ts';
 import { startGsmaSimulator, type GsmaSimulator, type GsmaSimulatorOptions } from '../../adapters/gsma-mobile-money/simulator.ts';
 import { correlationIdFor } from '../../adapters/gsma-mobile-money/wire.ts';
 import { describeRailAdapterContract, freshKey } from './rail-adapter-contract.ts';
 import { startPushReceiver, type PushReceiver } from '../support/push-receiver.ts';
+import { outcomeOf, railErrorFrom } from '../support/rail-assertions.ts';
 
 // ---------------------------------------------------------------- helpers
 
@@ -56,22 +57,6 @@ function optionsFor(simulator: GsmaSimulator, overrides: Partial<GsmaAdapterOpti
     currencies: ['KES'],
     ...overrides,
   };
-}
-
-function outcomeOf(outcomes: ReadonlyMap<string, RailOutcome | RailError>, p: RailPayment): RailOutcome {
-  const outcome = outcomes.get(p.railKey);
-  assert.ok(outcome && !isRailError(outcome), `expected an outcome for ${p.railKey}, got ${String(outcome)}`);
-  return outcome;
-}
-
-async function railErrorFrom(promise: Promise<unknown>): Promise<RailError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(isRailError(error), `expected a RailError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected a RailError');
 }
 
 async function settled(adapter: GsmaMobileMoneyAdapter, railKey: string, withinMs = 3_000) {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { isRailError, type RailAdapter, type RailCallbackRequest, type RailOutcome, type RailPayment, type RailStatus } from '../../adapters/contract.ts';
+import { type RailAdapter, type RailCallbackRequest, type RailOutcome, type RailPayment, type RailStatus } from '../../adapters/contract.ts';
+import { outcomeOf } from '../support/rail-assertions.ts';
 
 export interface RailAdapterFixture {
   readonly adapter: RailAdapter;
@@ -235,13 +236,6 @@ function isCallbackRejected(error: unknown): boolean {
   assert.ok(error instanceof Error && error.name === 'RailCallbackRejected', `expected RailCallbackRejected, got ${String(error)}`);
   assert.match(error.message, /\S/);
   return true;
-}
-
-function outcomeOf(outcomes: ReadonlyMap<string, RailOutcome | Error>, payment: RailPayment): RailOutcome {
-  const outcome = outcomes.get(payment.railKey);
-  assert.ok(outcome, `no outcome for ${payment.railKey}`);
-  if (outcome instanceof Error || isRailError(outcome)) assert.fail(`${payment.railKey} failed with ${outcome.message}`);
-  return outcome;
 }
 
 function railReferenceOf(status: RailStatus): string | undefined {

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
-import { isRailError, RailCallbackRejected, RailError, type RailCallbackRequest, type RailOutcome, type RailPayment } from '../../adapters/contract.ts';
+import { isRailError, RailCallbackRejected, type RailCallbackRequest, type RailPayment } from '../../adapters/contract.ts';
 import { createRailRegistry } from '../../adapters/registry.ts';
 import { SANDBOX_DEFAULT_CALLBACK_SECRET, SandboxRailAdapter, sandboxRail } from '../../adapters/sandbox/index.ts';
 import { signSandboxCallback, startSandboxSimulator, type SandboxSimulator } from '../../adapters/sandbox/simulator.ts';
 import { describeRailAdapterContract, freshKey } from './rail-adapter-contract.ts';
 import { startPushReceiver, type PushReceiver } from '../support/push-receiver.ts';
+import { outcomeOf, rejection, railErrorFrom } from '../support/rail-assertions.ts';
 
 const PAYEE_SUFFIX = { completed: '5555', failed: '0000', pending: '0002' } as const;
 /** Nothing listens on the discard port: callbacks sent there fail fast and are dropped. */
@@ -36,27 +37,6 @@ function feePayment(overrides: Partial<RailPayment> = {}): RailPayment {
   });
 }
 
-function outcomeOf(outcomes: ReadonlyMap<string, RailOutcome | RailError>, p: RailPayment): RailOutcome {
-  const outcome = outcomes.get(p.railKey);
-  assert.ok(outcome && !isRailError(outcome), `expected an outcome for ${p.railKey}, got ${String(outcome)}`);
-  return outcome;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  assert.fail('expected a rejection');
-}
-
-async function railErrorFrom(promise: Promise<unknown>): Promise<RailError> {
-  const error = await rejection(promise);
-  assert.ok(error instanceof RailError, `expected a RailError, got ${String(error)}`);
-  return error;
-}
-
 async function callbackRejection(promise: Promise<unknown>, reason: RegExp): Promise<void> {
   const error = await rejection(promise);
   assert.ok(error instanceof RailCallbackRejected, `expected RailCallbackRejected, got ${String(error)}`);
@@ -65,7 +45,6 @@ async function callbackRejection(promise: Promise<unknown>, reason: RegExp): Pro
 
 const today = () => new Date().toISOString().slice(0, 10);
 const yesterday = () => new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
-
 
 // ── the contract every adapter passes ──────────────────────────────────────────────────────────────────
 

@@ -3,10 +3,11 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Stripe from 'stripe';
-import { isRailError, RailCallbackRejected, RailError, type RailOutcome, type RailPayment } from '../../adapters/contract.ts';
+import { isRailError, RailCallbackRejected, type RailPayment } from '../../adapters/contract.ts';
 import { startFakeStripe, type FakeStripe } from '../../adapters/stripe/fake-server.ts';
 import { StripeRailAdapter, stripeRail, type StripeOptionsInput } from '../../adapters/stripe/index.ts';
 import { describeRailAdapterContract } from './rail-adapter-contract.ts';
+import { outcomeOf, rejection, railErrorFrom } from '../support/rail-assertions.ts';
 
 const SUCCESS_URL = 'https://eservice.example.gov/paid';
 const CANCEL_URL = 'https://eservice.example.gov/cancelled';
@@ -39,27 +40,6 @@ function adapterFor(fake: FakeStripe, overrides: Partial<StripeOptionsInput> = {
     timeoutMs: 3_000,
     ...overrides,
   });
-}
-
-function outcomeOf(outcomes: ReadonlyMap<string, RailOutcome | RailError>, p: RailPayment): RailOutcome {
-  const outcome = outcomes.get(p.railKey);
-  assert.ok(outcome && !isRailError(outcome), `expected an outcome for ${p.railKey}, got ${String(outcome)}`);
-  return outcome;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  assert.fail('expected a rejection');
-}
-
-async function railErrorFrom(promise: Promise<unknown>): Promise<RailError> {
-  const error = await rejection(promise);
-  assert.ok(error instanceof RailError, `expected a RailError, got ${String(error)}`);
-  return error;
 }
 
 /** Kassa's webhook endpoint, as Stripe sees it: records the raw bytes and headers of every delivery. */
