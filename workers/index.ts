@@ -1,8 +1,10 @@
 import type { Job } from 'bullmq';
-import { INQUIRY_QUEUE, WEBHOOK_QUEUE, dispatchQueueName } from '../src/queue/names.ts';
+import { BATCH_QUEUE, CALLBACK_QUEUE, INQUIRY_QUEUE, WEBHOOK_QUEUE, dispatchQueueName } from '../src/queue/names.ts';
 import type { BoundWorker, QueueBackend } from '../src/queue/backend.ts';
 import { OutboxRelay } from '../src/queue/outbox-relay.ts';
 import type { ServiceContext } from '../src/services/context.ts';
+import { batchProcessor } from './batches.ts';
+import { callbackProcessor } from './callbacks.ts';
 import { dispatchProcessor } from './dispatch.ts';
 import { inquiryProcessor } from './inquiry.ts';
 import { Sweeper } from './sweeper.ts';
@@ -40,6 +42,9 @@ export async function startWorkers(context: ServiceContext, backend: QueueBacken
   }
   run(INQUIRY_QUEUE, inquiryProcessor(context));
   run(WEBHOOK_QUEUE, webhookProcessor(context));
+  run(CALLBACK_QUEUE, callbackProcessor(context));
+  run(BATCH_QUEUE, batchProcessor(context), { concurrency: context.config.BATCH_CHUNK_CONCURRENCY });
+  await context.queues.scheduleBatchMonitor(context.config.BATCH_MONITOR_MS);
   const sweeper = new Sweeper(context);
   sweeper.start();
 

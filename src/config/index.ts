@@ -75,6 +75,9 @@ const environmentSchema = z.object({
   CIRCUIT_FAILURE_THRESHOLD: z.coerce.number().int().min(1).default(5),
   CIRCUIT_COOLDOWN_MS: positiveMs.default(30_000),
   DEMO_CREDENTIAL: booleanFlag.default(true),
+  BATCH_CHUNK_ROWS: z.coerce.number().int().min(10).max(10_000).default(1000),
+  BATCH_CHUNK_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  BATCH_MONITOR_MS: positiveMs.default(2_000),
 });
 
 export type Config = Readonly<

@@ -33,6 +33,8 @@ export interface Order {
   readonly failureCode: string | null;
   readonly failureReason: string | null;
   readonly nextAction: NextAction | null;
+  /** The batch this payment belongs to; a batch reports its payments through its own callback. */
+  readonly batchId: string | null;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }

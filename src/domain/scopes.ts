@@ -1,4 +1,4 @@
-export const SCOPES = ['fees:write', 'benefits:write', 'orders:read', 'admin'] as const;
+export const SCOPES = ['fees:write', 'benefits:write', 'benefits:approve', 'orders:read', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 export function grants(held: readonly Scope[], needed: Scope): boolean {

@@ -6,9 +6,13 @@ import { problemHandler, routeNotFound } from './middleware/problem.ts';
 import { rateLimitPerCredential } from './middleware/rate-limit.ts';
 import { requestId } from './middleware/request-id.ts';
 import { auditRouter } from './routes/audit.ts';
+import { batchesRouter } from './routes/batches.ts';
 import { clientsRouter } from './routes/clients.ts';
+import { govStackAccountMapperRouter } from './routes/govstack-account-mapper.ts';
+import { govStackLegacyBeneficiariesRouter } from './routes/govstack-legacy-beneficiaries.ts';
 import { operationsRouter } from './routes/operations.ts';
 import { ordersRouter } from './routes/orders.ts';
+import { programsRouter } from './routes/programs.ts';
 import { railCallbacksRouter } from './routes/rail-callbacks.ts';
 import { webhookEndpointRouter } from './routes/webhook-endpoint.ts';
 
@@ -26,12 +30,18 @@ export function createApp(context: ServiceContext, publicUrl: () => string): Exp
   const v1 = express.Router();
   v1.use(authenticate(context.db, context.config.AUTH_CACHE_TTL_MS));
   v1.use(rateLimitPerCredential(context.config.RATE_LIMIT_PER_MINUTE));
+  // Batches take their own body parsers: large JSON, or a CSV file streamed as it arrives.
+  v1.use('/batches', batchesRouter(context));
   v1.use(express.json({ limit: '1mb', strict: true }));
+  v1.use('/programs', programsRouter(context.db));
   v1.use('/orders', ordersRouter(context));
   v1.use('/audit', auditRouter(context.db));
   v1.use('/clients', clientsRouter(context.db));
   v1.use('/webhook-endpoint', webhookEndpointRouter(context.db));
   app.use('/v1', v1);
+
+  app.use(govStackAccountMapperRouter(context));
+  app.use(govStackLegacyBeneficiariesRouter(context));
 
   app.use(routeNotFound);
   app.use(problemHandler(context.logger));

@@ -16,6 +16,10 @@ const REDACTED_PATHS = [
   '*.accountNumber',
   '*.msisdn',
   '*.iban',
+  'financialAddress',
+  '*.financialAddress',
+  '*.FinancialAddress',
+  '*.financial_address',
 ];
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {

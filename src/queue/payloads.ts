@@ -9,3 +9,13 @@ export type InquiryJob = z.infer<typeof inquiryJobSchema>;
 
 export const webhookJobSchema = z.object({ deliveryId: z.uuid() });
 export type WebhookJob = z.infer<typeof webhookJobSchema>;
+
+export const callbackJobSchema = z.object({ deliveryId: z.uuid() });
+export type CallbackJob = z.infer<typeof callbackJobSchema>;
+
+export const batchJobSchema = z.object({ batchId: z.uuid() });
+export type BatchJob = z.infer<typeof batchJobSchema>;
+
+/** A range of a batch's rows (by row number, both ends included) to turn into payments and send. */
+export const batchChunkJobSchema = z.object({ batchId: z.uuid(), fromRow: z.number().int().min(1), toRow: z.number().int().min(1) });
+export type BatchChunkJob = z.infer<typeof batchChunkJobSchema>;

@@ -1,6 +1,6 @@
 import type { BoundQueue, QueueBackend } from './backend.ts';
-import { INQUIRY_QUEUE, WEBHOOK_QUEUE, dispatchQueueName } from './names.ts';
-import type { DispatchJob, InquiryJob, WebhookJob } from './payloads.ts';
+import { BATCH_QUEUE, CALLBACK_QUEUE, INQUIRY_QUEUE, WEBHOOK_QUEUE, dispatchQueueName } from './names.ts';
+import type { BatchChunkJob, CallbackJob, DispatchJob, InquiryJob, WebhookJob } from './payloads.ts';
 
 type JobToAdd = Parameters<BoundQueue['addBulk']>[0][number];
 
@@ -23,6 +23,7 @@ const FINISHED_JOBS_KEPT = { removeOnComplete: { count: 1000 }, removeOnFail: { 
 /** Puts work on the queues; every job id is derived from what it is about, so adding it twice adds it once. */
 export class QueueProducers {
   private readonly queues = new Map<string, BoundQueue>();
+  private flows: InstanceType<QueueBackend['classes']['FlowProducer']> | undefined;
 
   constructor(private readonly backend: QueueBackend) {}
 
@@ -65,6 +66,16 @@ export class QueueProducers {
     );
   }
 
+  async deliverCallbacks(deliveries: readonly CallbackJob[], options: { recovery?: boolean } = {}): Promise<void> {
+    await addJobs(this.queue(CALLBACK_QUEUE),
+      deliveries.map((data) => ({
+        name: 'deliver',
+        data,
+        opts: { jobId: options.recovery ? `callback-${data.deliveryId}-recovery-${Date.now()}` : `callback-${data.deliveryId}`, attempts: 3, backoff: { type: 'exponential', delay: 1000, jitter: 0.5 }, removeOnComplete: true, removeOnFail: { count: 5000 } },
+      })),
+    );
+  }
+
   /** Jobs waiting, delayed or active per queue, read from the datastore, so any process can report every queue. */
   async depth(names: readonly string[]): Promise<Map<string, number>> {
     const depths = new Map<string, number>();
@@ -75,7 +86,50 @@ export class QueueProducers {
     return depths;
   }
 
+  async validateBatch(batchId: string, options: { recovery?: boolean } = {}): Promise<void> {
+    await this.queue(BATCH_QUEUE).add('validate', { batchId }, {
+      jobId: options.recovery ? `batch-validate-${batchId}-recovery-${Date.now()}` : `batch-validate-${batchId}`,
+      attempts: 10, backoff: { type: 'exponential', delay: 1000, jitter: 0.5 }, ...FINISHED_JOBS_KEPT,
+    });
+  }
+
+  /** Execution waits until the batch's scheduled time, if it has one. */
+  async executeBatch(batchId: string, options: { delayMs?: number; recovery?: boolean } = {}): Promise<void> {
+    await this.queue(BATCH_QUEUE).add('execute', { batchId }, {
+      jobId: options.recovery ? `batch-execute-${batchId}-recovery-${Date.now()}` : `batch-execute-${batchId}`,
+      delay: options.delayMs ?? 0, attempts: 10, backoff: { type: 'exponential', delay: 1000, jitter: 0.5 }, ...FINISHED_JOBS_KEPT,
+    });
+  }
+
+  /**
+   * A flow: one child job per range of rows (turn them into payments, send them), and a parent that runs once
+   * every child is done and records that the whole batch has been handed to the rails.
+   */
+  async batchFlow(batchId: string, chunks: readonly BatchChunkJob[], attempt: string): Promise<void> {
+    this.flows ??= new this.backend.classes.FlowProducer({ connection: this.backend.connection });
+    const retried = { attempts: 10, backoff: { type: 'exponential', delay: 1000, jitter: 0.5 }, ...FINISHED_JOBS_KEPT } as const;
+    await this.flows.add({
+      name: 'ordered',
+      queueName: BATCH_QUEUE,
+      data: { batchId },
+      opts: { jobId: `batch-ordered-${batchId}-${attempt}`, ...retried },
+      children: chunks.map((chunk) => ({
+        name: 'order-chunk',
+        queueName: BATCH_QUEUE,
+        data: chunk,
+        opts: { jobId: `batch-rows-${batchId}-${chunk.fromRow}-${attempt}`, ...retried },
+      })),
+    });
+  }
+
+  /** The monitor runs on a job scheduler, so exactly one tick is due at a time whichever worker takes it. */
+  async scheduleBatchMonitor(everyMs: number): Promise<void> {
+    await this.queue(BATCH_QUEUE).upsertJobScheduler('batch-monitor', { every: everyMs }, { name: 'monitor', data: {}, opts: { removeOnComplete: true, removeOnFail: { count: 100 } } });
+  }
+
   async close(): Promise<void> {
+    await this.flows?.close();
+    this.flows = undefined;
     await Promise.all([...this.queues.values()].map((queue) => queue.close()));
     this.queues.clear();
   }

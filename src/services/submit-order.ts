@@ -55,6 +55,7 @@ export async function submitOrder(context: Pick<ServiceContext, 'db' | 'rails' |
     failureCode: null,
     failureReason: null,
     nextAction: null,
+    batchId: null,
     createdAt: now,
     updatedAt: now,
   };

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { findOverdueCallbacks, postponeCallbacks } from '../db/repositories/callback-deliveries.ts';
 import { findOverdueOrders, scheduleChecks } from '../db/repositories/orders.ts';
 import { findOverdueDeliveries, postponeDeliveries } from '../db/repositories/webhooks.ts';
 import type { ServiceContext } from './context.ts';
@@ -10,6 +11,7 @@ export interface SweepResult {
   readonly dispatched: number;
   readonly inquired: number;
   readonly webhooks: number;
+  readonly callbacks: number;
 }
 
 /**
@@ -44,7 +46,11 @@ export async function sweepUnfinishedWork(context: ServiceContext): Promise<Swee
   const deliveries = await findOverdueDeliveries(context.db, cutoff, SWEEP_LIMIT);
   await context.queues.deliverWebhooks(deliveries.map((deliveryId) => ({ deliveryId })), { recovery: true });
   await postponeDeliveries(context.db, deliveries, dueAgain);
-  const result = { dispatched: overdue.length - toInquire.length, inquired: toInquire.length, webhooks: deliveries.length };
-  if (overdue.length + deliveries.length > 0) context.logger.info(result, 'sweeper re-created lost work');
+
+  const callbacks = await findOverdueCallbacks(context.db, cutoff, SWEEP_LIMIT);
+  await context.queues.deliverCallbacks(callbacks.map((deliveryId) => ({ deliveryId })), { recovery: true });
+  await postponeCallbacks(context.db, callbacks, dueAgain);
+  const result = { dispatched: overdue.length - toInquire.length, inquired: toInquire.length, webhooks: deliveries.length, callbacks: callbacks.length };
+  if (overdue.length + deliveries.length + callbacks.length > 0) context.logger.info(result, 'sweeper re-created lost work');
   return result;
 }

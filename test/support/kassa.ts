@@ -1,3 +1,4 @@
+import type { DestinationStream } from 'pino';
 import { startSandboxSimulator, type SandboxSimulator } from '../../adapters/sandbox/simulator.ts';
 import { startWorkers, type RunningWorkers } from '../../workers/index.ts';
 import { loadConfig, type Config } from '../../src/config/index.ts';
@@ -42,9 +43,10 @@ export const FAST_RECOVERY: Partial<Record<keyof Config, string>> = {
 
 /**
  * A whole Kassa for one suite: its own database, its own Redis when asked, its own sandbox rail, the API on a
- * free port, and (unless `workers: false`) the workers in this process.
+ * free port, and (unless `workers: false`) the workers in this process. `logTo` receives the log lines at
+ * LOG_LEVEL (set it in `env`), for tests of what Kassa logs.
  */
-export async function startTestKassa(options: { backend: QueueBackendName; workers?: boolean; env?: Record<string, string> } = { backend: 'postgres' }): Promise<TestKassa> {
+export async function startTestKassa(options: { backend: QueueBackendName; workers?: boolean; env?: Record<string, string>; logTo?: DestinationStream } = { backend: 'postgres' }): Promise<TestKassa> {
   const database = await createTestDatabase();
   const redis = options.backend === 'redis' ? await startRedis() : undefined;
   const simulator = await startSandboxSimulator();
@@ -62,7 +64,7 @@ export async function startTestKassa(options: { backend: QueueBackendName; worke
     ...options.env,
   };
   const config = loadConfig(environment);
-  const runtime = await openRuntime(config, { logger: createLogger(config.LOG_LEVEL), sandboxUrl: simulator.url });
+  const runtime = await openRuntime(config, { logger: createLogger(config.LOG_LEVEL, options.logTo), sandboxUrl: simulator.url });
   const running: RunningWorkers[] = [];
   const launchWorkers = async () => {
     const workers = await startWorkers(runtime.context, runtime.backend);

@@ -19,6 +19,7 @@ export interface OrderRow {
   failure_code: string | null;
   failure_reason: string | null;
   next_action: NextAction | null;
+  batch_id: string | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -41,6 +42,7 @@ export function orderFromRow(row: OrderRow): Order {
     failureCode: row.failure_code,
     failureReason: row.failure_reason,
     nextAction: row.next_action,
+    batchId: row.batch_id,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

@@ -150,7 +150,7 @@ export async function transitionOrders(db: Database, to: OrderStatus, changes: r
        INSERT INTO webhook_deliveries (organisation_id, order_id, event_type, url)
        SELECT c.organisation_id, c.id, 'order.' || c.status, COALESCE(c.callback_url, w.url)
        FROM changed c JOIN webhook_endpoints w ON w.organisation_id = c.organisation_id
-       WHERE c.status IN ('completed', 'failed', 'cancelled')
+       WHERE c.status IN ('completed', 'failed', 'cancelled') AND c.batch_id IS NULL
        ON CONFLICT (order_id, event_type) DO NOTHING
        RETURNING id, order_id
      )
@@ -220,5 +220,10 @@ export async function rerouteOrders(db: Database, ids: readonly string[], from: 
      SELECT id FROM moved`,
     [to, [...ids], from, from, to],
   )) as { rows: { id: string }[] };
+  return rows.map((row) => row.id);
+}
+
+export async function findBatchOrderIds(db: Database, batchId: string, statuses: readonly OrderStatus[]): Promise<string[]> {
+  const rows = (await db('orders').select('id').where('batch_id', batchId).whereIn('status', [...statuses])) as { id: string }[];
   return rows.map((row) => row.id);
 }

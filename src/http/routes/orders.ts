@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { notFound, ValidationError } from '../../domain/errors.ts';
+import { notFound } from '../../domain/errors.ts';
 import { parseMoney, type Money } from '../../domain/money.ts';
 import { findOrder, listEvents, listOrders } from '../../db/repositories/orders.ts';
 import { cancelOrder } from '../../services/cancel-order.ts';
@@ -10,22 +10,8 @@ import { callerOf, requireScope } from '../middleware/authenticate.ts';
 import { idempotencyOf, idempotent } from '../middleware/idempotency.ts';
 import { parseRequest } from '../middleware/validate.ts';
 import { idParamOf, originOf } from '../request-parts.ts';
-import { createOrderSchema, idSchema, listOrdersQuerySchema } from '../schemas.ts';
-
-function encodeCursor(order: { createdAt: Date; id: string }): string {
-  return Buffer.from(JSON.stringify([order.createdAt.toISOString(), order.id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  try {
-    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
-    const date = new Date(createdAt);
-    if (Number.isNaN(date.getTime()) || !idSchema.safeParse(id).success) throw new Error('bad cursor');
-    return { createdAt: date, id };
-  } catch {
-    throw new ValidationError([{ field: 'query.cursor', reason: 'is not a cursor this API returned' }]);
-  }
-}
+import { createOrderSchema, listOrdersQuerySchema } from '../schemas.ts';
+import { decodeCursor, encodeCursor } from '../cursor.ts';
 
 export function ordersRouter(context: ServiceContext): Router {
   const router = Router();

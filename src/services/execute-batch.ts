@@ -1,0 +1,98 @@
+import { randomUUID } from 'node:crypto';
+import { NoRailRoute } from '../../adapters/registry.ts';
+import { ROW_REASONS } from '../domain/batch.ts';
+import { lockValidRows, orderRows, recordVerdicts, rejectAlreadyPaidInstructions, unsentOrdersOfRows, type RowOrder, type RowVerdict } from '../db/repositories/batch-rows.ts';
+import { adjustValidation, loadBatch, updateBatch, type Batch } from '../db/repositories/batches.ts';
+import { findProgram } from '../db/repositories/programs.ts';
+import { withAdvisoryXactLock } from '../db/advisory-lock.ts';
+import type { BatchChunkJob } from '../queue/payloads.ts';
+import type { ServiceContext } from './context.ts';
+import { dispatchOrders } from './dispatch-orders.ts';
+
+/**
+ * Starts a released batch when its time has come: `scheduled` becomes `processing` and a flow of chunk jobs
+ * is queued, one per range of rows. A batch already processing gets its flow again (the chunks are idempotent),
+ * which is how the monitor revives one whose jobs were lost.
+ */
+export async function executeBatch(context: ServiceContext, batchId: string, options: { recovery?: boolean } = {}): Promise<void> {
+  const batch = await loadBatch(context.db, batchId);
+  if (!batch) return;
+  if (batch.status === 'scheduled') {
+    if (batch.executeAt && batch.executeAt.getTime() > Date.now()) {
+      await context.queues.executeBatch(batchId, { delayMs: batch.executeAt.getTime() - Date.now(), recovery: true });
+      return;
+    }
+    if (!(await updateBatch(context.db, batchId, ['scheduled'], { status: 'processing' }))) return;
+  } else if (batch.status !== 'processing' || (batch.fullyOrdered && !options.recovery)) {
+    return;
+  }
+  const size = context.config.BATCH_CHUNK_ROWS;
+  const chunks: BatchChunkJob[] = [];
+  for (let fromRow = 1; fromRow <= batch.rowCount; fromRow += size) chunks.push({ batchId, fromRow, toRow: Math.min(fromRow + size - 1, batch.rowCount) });
+  await context.queues.batchFlow(batchId, chunks, options.recovery ? randomUUID() : 'first');
+}
+
+/**
+ * Turns one range of valid rows into payment orders and sends them, grouped by rail and institution. Run again
+ * after a crash, it creates nothing twice: rows already ordered keep their orders, and orders no rail has seen
+ * yet are sent (a rail that has seen one is asked, never sent it again).
+ */
+export async function orderBatchChunk(context: ServiceContext, chunk: BatchChunkJob): Promise<void> {
+  const batch = await loadBatch(context.db, chunk.batchId);
+  if (!batch || batch.status !== 'processing') return;
+  const program = await findProgram(context.db, batch.organisationId, batch.programId);
+  if (!program) throw new Error(`batch ${batch.id} names program ${batch.programId}, which does not exist`);
+
+  // One program's instructions are checked and ordered one chunk at a time, so two batches cannot both pay one.
+  await withAdvisoryXactLock(context.db, `program-instructions:${program.id}`, async (trx) => {
+    const rejected = await rejectAlreadyPaidInstructions(trx, batch.id, program.id, ROW_REASONS.already_paid, { from: chunk.fromRow, to: chunk.toRow });
+    const rows = await lockValidRows(trx, batch.id, chunk.fromRow, chunk.toRow);
+    const orders: RowOrder[] = [];
+    const unroutable: RowVerdict[] = [];
+    for (const row of rows) {
+      const payer = row.payer ?? program.fundingAccount;
+      try {
+        const rail = context.rails.route({ kind: 'benefit', payer, payee: row.payee, currency: row.currency }).id;
+        orders.push({ rowNumber: row.rowNumber, orderId: randomUUID(), rail, payer, reference: row.note || row.instructionId });
+      } catch (error) {
+        if (!(error instanceof NoRailRoute)) throw error;
+        unroutable.push({ rowNumber: row.rowNumber, status: 'invalid', reasonCode: 'no_route', reason: error.message });
+      }
+    }
+    await invalidateValidRows(trx, batch, unroutable, rows);
+    if (rejected.count > 0) await adjustValidation(trx, batch.id, rejected.count, rejected.amountMinor);
+    await orderRows(trx, batch.id, orders);
+  });
+  await sendUnsent(context, batch, chunk);
+}
+
+/** Rows whose route disappeared since validation (the routing table changed) are not paid; the batch's counts follow. */
+async function invalidateValidRows(trx: ServiceContext['db'], batch: Batch, verdicts: readonly RowVerdict[], rows: readonly { rowNumber: number; amountMinor: bigint }[]): Promise<void> {
+  if (verdicts.length === 0) return;
+  await recordVerdicts(trx, batch.id, verdicts, { from: 'valid' });
+  const dropped = new Set(verdicts.map((verdict) => verdict.rowNumber));
+  const amount = rows.filter((row) => dropped.has(row.rowNumber)).reduce((sum, row) => sum + row.amountMinor, 0n);
+  await adjustValidation(trx, batch.id, verdicts.length, amount);
+}
+
+async function sendUnsent(context: ServiceContext, batch: Batch, chunk: BatchChunkJob): Promise<void> {
+  const unsent = await unsentOrdersOfRows(context.db, batch.id, chunk.fromRow, chunk.toRow);
+  const byRail = new Map<string, typeof unsent>();
+  for (const order of unsent) byRail.set(order.rail, [...(byRail.get(order.rail) ?? []), order]);
+  await Promise.all([...byRail].map(async ([rail, orders]) => {
+    // Payments to one institution travel together: one pain.001 or one mobile-money batch per institution.
+    const sorted = orders.toSorted((a, b) => (a.institution ?? '').localeCompare(b.institution ?? ''));
+    const size = Math.min(context.config.DISPATCH_CHUNK_SIZE, context.rails.get(rail).capabilities.maxChunkSize);
+    for (let start = 0; start < sorted.length; start += size) {
+      const ids = sorted.slice(start, start + size).map((order) => order.id);
+      const { holdUntilMs } = await dispatchOrders(context, rail, ids);
+      // The rail's circuit is open: its dispatch queue holds these until the rail is back.
+      if (holdUntilMs !== undefined) await context.queues.dispatch(rail, [{ jobId: `batch-held-${ids[0]}-${Date.now()}`, data: { orderIds: ids } }]);
+    }
+  }));
+}
+
+/** The flow's parent: every chunk has run, so every row is an order or was dropped, and the budget can settle. */
+export async function finishOrdering(context: ServiceContext, batchId: string): Promise<void> {
+  await updateBatch(context.db, batchId, ['processing'], { fullyOrdered: true });
+}
