@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig } from '../config/index.ts';
 import { SCOPES, type Scope } from '../domain/scopes.ts';
-import { runApi, runClientsCreate, runMigrate, runSimulator, runStart, runWorker } from './commands.ts';
+import { registerBatchCommands } from './batch-commands.ts';
 
 function parseScopes(value: string): Scope[] {
   const scopes = value.split(',').map((scope) => scope.trim()).filter(Boolean);
@@ -10,13 +10,16 @@ function parseScopes(value: string): Scope[] {
   return scopes as Scope[];
 }
 
+/** Loaded on use: the server commands pull in the whole service, which `kassa batch …` (an HTTP client) never needs. */
+const commands = () => import('./commands.ts');
+
 const program = new Command('kassa').description('Kassa — the payments building block for governments').showHelpAfterError();
 
-program.command('start').description('API, workers and the sandbox rail simulator in one process, on embedded defaults').action(() => runStart(loadConfig()));
-program.command('api').description('the HTTP API alone').action(() => runApi(loadConfig()));
-program.command('worker').description('the queue workers, outbox relay and sweeper alone').action(() => runWorker(loadConfig()));
-program.command('migrate').description('apply the database migrations and exit').action(() => runMigrate(loadConfig()));
-program.command('simulator').description('the sandbox rail simulator alone, on SANDBOX_SIMULATOR_PORT').action(() => runSimulator(loadConfig()));
+program.command('start').description('API, workers and the sandbox rail simulator in one process, on embedded defaults').action(async () => (await commands()).runStart(loadConfig()));
+program.command('api').description('the HTTP API alone').action(async () => (await commands()).runApi(loadConfig()));
+program.command('worker').description('the queue workers, outbox relay and sweeper alone').action(async () => (await commands()).runWorker(loadConfig()));
+program.command('migrate').description('apply the database migrations and exit').action(async () => (await commands()).runMigrate(loadConfig()));
+program.command('simulator').description('the sandbox rail simulator alone, on SANDBOX_SIMULATOR_PORT').action(async () => (await commands()).runSimulator(loadConfig()));
 program
   .command('clients')
   .description('API credentials')
@@ -25,7 +28,8 @@ program
   .requiredOption('--org <name>', 'organisation name')
   .requiredOption('--scopes <list>', `comma-separated: ${SCOPES.join(', ')}`, parseScopes)
   .option('--name <name>', 'a name for the credential', 'cli')
-  .action((options: { org: string; scopes: Scope[]; name: string }) => runClientsCreate(loadConfig(), options));
+  .action(async (options: { org: string; scopes: Scope[]; name: string }) => (await commands()).runClientsCreate(loadConfig(), options));
+registerBatchCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -9,7 +9,9 @@ import { auditRouter } from './routes/audit.ts';
 import { batchesRouter } from './routes/batches.ts';
 import { clientsRouter } from './routes/clients.ts';
 import { govStackAccountMapperRouter } from './routes/govstack-account-mapper.ts';
+import { govStackBatchesRouter } from './routes/govstack-batches.ts';
 import { govStackLegacyBeneficiariesRouter } from './routes/govstack-legacy-beneficiaries.ts';
+import { govStackLegacyPaymentsRouter } from './routes/govstack-legacy-payments.ts';
 import { operationsRouter } from './routes/operations.ts';
 import { ordersRouter } from './routes/orders.ts';
 import { programsRouter } from './routes/programs.ts';
@@ -42,6 +44,8 @@ export function createApp(context: ServiceContext, publicUrl: () => string): Exp
 
   app.use(govStackAccountMapperRouter(context));
   app.use(govStackLegacyBeneficiariesRouter(context));
+  app.use(govStackBatchesRouter(context));
+  app.use(govStackLegacyPaymentsRouter(context));
 
   app.use(routeNotFound);
   app.use(problemHandler(context.logger));

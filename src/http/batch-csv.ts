@@ -12,7 +12,7 @@ const REQUIRED_COLUMNS = ['payee_identifier_type', 'payee_identifier', 'amount',
 const ACCOUNT_TYPES: Readonly<Record<string, PartyType>> = {
   MSISDN: 'msisdn', IBAN: 'iban', ACCOUNT: 'bank_account', ACCOUNTID: 'bank_account', ACCOUNT_ID: 'bank_account', BANK_ACCOUNT: 'bank_account',
 };
-const FUNCTIONAL_ID_TYPES = new Set(['FUNCTIONAL_ID', 'FUNCTIONALID', 'NATIONAL_ID', 'NATIONALID', 'ID', 'PAYEE_IDENTITY']);
+const FUNCTIONAL_ID_TYPES = new Set(['FUNCTIONAL_ID', 'FUNCTIONALID', 'NATIONAL_ID', 'NATIONALID', 'ID', 'PAYEE_IDENTITY', 'PAYEEIDENTITY']);
 
 /**
  * Reads a batch file as a stream of instructions: csv-parse hands over one record at a time, so a file of a
@@ -57,7 +57,8 @@ function rowOf(record: Record<string, string>): BatchRowInput {
   };
 }
 
-function identified(type: string | undefined, value: string | undefined): { party: Party } | { identity: string } | undefined {
+/** An identifier type and value as a file or a GovStack party list names them: an account, a functional ID, or nothing Kassa knows. */
+export function identified(type: string | undefined, value: string | undefined): { party: Party } | { identity: string } | undefined {
   if (!type || !value) return undefined;
   const normalised = type.toUpperCase();
   if (FUNCTIONAL_ID_TYPES.has(normalised)) return { identity: value };

@@ -35,14 +35,17 @@ export function sendGovStackReply(res: Response, status: number, reply: { code: 
   res.status(status).json({ ResponseCode: reply.code, ResponseDescription: fitDescription(reply.description), RequestID: reply.requestId });
 }
 
-/** Bearer credential, rate limit, the benefits:write scope and a JSON body, as on /v1; attached per route so other paths stay untouched. */
-export function govStackGuards(context: ServiceContext): RequestHandler[] {
+/**
+ * Bearer credential, rate limit, the benefits:write scope and a JSON body, as on /v1; attached per route so other
+ * paths stay untouched. Only JSON bodies are read; any other body (a CSV batch) is left to stream to the route.
+ */
+export function govStackGuards(context: ServiceContext, options: { jsonLimit?: string } = {}): RequestHandler[] {
   return [
     authenticate(context.db, context.config.AUTH_CACHE_TTL_MS),
     rateLimitPerCredential(context.config.RATE_LIMIT_PER_MINUTE),
     requireScope('benefits:write'),
-    // Room for MAX_BENEFICIARIES_PER_REQUEST beneficiaries of about a hundred bytes each.
-    express.json({ limit: '4mb', strict: true }),
+    // By default, room for MAX_BENEFICIARIES_PER_REQUEST beneficiaries of about a hundred bytes each.
+    express.json({ limit: options.jsonLimit ?? '4mb', strict: true }),
   ];
 }
 
@@ -123,19 +126,14 @@ export function acceptParts<T extends readonly Parsed<z.ZodType>[]>(requestId: s
   return parts.map((part) => (part as { data: unknown }).data) as never;
 }
 
-const CONFLICTS: Record<string, string> = {
-  idempotency_key_reused: 'this RequestID was already used with a different request',
-  idempotency_key_in_use: 'a request with this RequestID is still being processed; retry shortly',
-};
-
 /**
  * Answers refusals in GovStack's shape: schema problems, unreadable JSON, a reused RequestID. Credentials,
  * scope and rate limits stay Kassa's problem+json, as on every other route.
  */
 export const govStackErrors: ErrorRequestHandler = (error, req, res, next) => {
   if (error instanceof GovStackRejection) return sendGovStackReply(res, error.status, { code: '01', description: error.description, requestId: error.requestId });
-  if (error instanceof ProblemError && CONFLICTS[error.code]) {
-    return sendGovStackReply(res, 409, { code: '01', description: CONFLICTS[error.code]!, requestId: givenRequestId(req.body, req.query) });
+  if (error instanceof ProblemError && error.code === 'idempotency_key_reused') {
+    return sendGovStackReply(res, 409, { code: '01', description: 'this RequestID was already used with a different request', requestId: givenRequestId(req.body, req.query) });
   }
   const type = (error as { type?: string }).type;
   if (type === 'entity.parse.failed') return sendGovStackReply(res, 400, { code: '01', description: 'Bad request: the body is not valid JSON', requestId: '' });

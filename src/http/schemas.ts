@@ -71,6 +71,8 @@ const controlTotals = z.record(z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 42
 export const batchEnvelopeSchema = z.strictObject({
   program: z.string().min(1).max(20).optional(),
   reference: z.string().min(1).max(140).optional(),
+  /** Whose account-mapper registrations resolve the payees' functional IDs. */
+  registering_institution: z.string().min(1).max(20).optional(),
   callback_url: z.url({ protocol: /^https?$/ }).max(2048).optional(),
   execute_at: isoDate.optional(),
   control: z.strictObject({ count: z.number().int().min(1), totals: controlTotals }),
@@ -92,6 +94,8 @@ export const createBatchSchema = batchEnvelopeSchema.extend({ payments: z.array(
 export const csvBatchQuerySchema = z.strictObject({
   program: z.string().min(1).max(20).optional(),
   reference: z.string().min(1).max(140).optional(),
+  /** Whose account-mapper registrations resolve the payees' functional IDs. */
+  registering_institution: z.string().min(1).max(20).optional(),
   callback_url: z.url({ protocol: /^https?$/ }).max(2048).optional(),
   execute_at: isoDate.optional(),
   control_count: z.coerce.number().int().min(1),

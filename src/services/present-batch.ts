@@ -1,5 +1,6 @@
 import type { Batch } from '../db/repositories/batches.ts';
 import type { OutcomeTotals } from '../db/repositories/batch-rows.ts';
+import { FINAL_BATCH_STATUSES } from '../domain/batch.ts';
 import { formatMoney } from '../domain/money.ts';
 import type { BatchProgress } from './batch-progress.ts';
 
@@ -46,18 +47,21 @@ export type PresentedBatch = ReturnType<typeof presentBatch>;
  */
 export function presentGovStackBatchStatus(batch: Batch, progress: BatchProgress) {
   const amount = (minor: bigint) => Number(formatMoney({ minor, currency: batch.currency }));
-  const ongoing = progress.inProgress.count + progress.notSent.count;
+  // Valid rows of a batch that ended unpaid (rejected for want of funds) will never be paid: they count as failed.
+  const stranded = FINAL_BATCH_STATUSES.includes(batch.status) && !batch.validateOnly ? progress.notSent : { count: 0, amountMinor: 0n };
+  const failed = progress.failed.count + progress.cancelled.count + batch.invalidCount + stranded.count;
   return {
     requestId: batch.correlationId,
     batchId: batch.id,
     TotalTransactions: batch.rowCount,
-    ongoing,
-    failed: progress.failed.count + progress.cancelled.count + batch.invalidCount,
+    // What is neither completed nor failed, so the three always add up to the total, during validation too.
+    ongoing: batch.rowCount - progress.completed.count - failed,
+    failed,
     completed: progress.completed.count,
     totalAmount: amount(batch.validTotalMinor),
     completed_amount: amount(progress.completed.amountMinor),
-    ongoing_amount: amount(progress.inProgress.amountMinor + progress.notSent.amountMinor),
-    failed_amount: amount(progress.failed.amountMinor + progress.cancelled.amountMinor),
+    ongoing_amount: amount(progress.inProgress.amountMinor + progress.notSent.amountMinor - stranded.amountMinor),
+    failed_amount: amount(progress.failed.amountMinor + progress.cancelled.amountMinor + stranded.amountMinor),
     result_file: null,
     resultGeneratedAt: new Date().toISOString(),
     note: batch.rejectionReason ?? `batch ${batch.status}`,

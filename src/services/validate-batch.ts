@@ -4,9 +4,9 @@ import { payeePartyOf, type Beneficiary } from '../domain/beneficiary.ts';
 import type { Party } from '../domain/order.ts';
 import { findBeneficiaries } from '../db/repositories/beneficiaries.ts';
 import {
-  pendingRows, recordVerdicts, rejectAlreadyPaidInstructions, rejectDuplicateInstructions, tallyValidation, type PendingRow, type RowVerdict,
+  analyzeBatchRows, pendingRows, recordVerdicts, rejectAlreadyPaidInstructions, rejectDuplicateInstructions, tallyValidation, type PendingRow, type RowVerdict,
 } from '../db/repositories/batch-rows.ts';
-import { loadBatch, updateBatch, type Batch } from '../db/repositories/batches.ts';
+import { loadBatch, touchBatch, updateBatch, type Batch } from '../db/repositories/batches.ts';
 import { findProgram, type Program } from '../db/repositories/programs.ts';
 import type { ServiceContext } from './context.ts';
 import { notifyBatch } from './notify-batch.ts';
@@ -25,6 +25,7 @@ export async function validateBatch(context: ServiceContext, batchId: string): P
   const program = await findProgram(context.db, batch.organisationId, batch.programId);
   if (!program) throw new Error(`batch ${batchId} names program ${batch.programId}, which does not exist`);
 
+  await analyzeBatchRows(context.db);
   for (let after = 0; ;) {
     const page = await pendingRows(context.db, batchId, after, PAGE);
     if (page.length === 0) break;
@@ -32,6 +33,7 @@ export async function validateBatch(context: ServiceContext, batchId: string): P
     const beneficiaries = await findBeneficiaries(context.db, batch.organisationId, batch.registeringInstitution, identities);
     await recordVerdicts(context.db, batchId, page.map((row) => verdictOf(context, program, row, beneficiaries)));
     after = page.at(-1)!.rowNumber;
+    await touchBatch(context.db, batchId);
   }
   await rejectDuplicateInstructions(context.db, batchId, ROW_REASONS.duplicate_in_batch);
   await rejectAlreadyPaidInstructions(context.db, batchId, program.id, ROW_REASONS.already_paid);

@@ -143,6 +143,19 @@ describe('account mapper (e2e, GovStack v3 and legacy APIs)', () => {
       assert.equal(JSON.parse(receiver.about(requestId)[0]!.text).numberFailedCases, 0, 'the one callback says all were registered');
     });
 
+    it('when the same request is sent twice at the same moment, then both are answered alike, one as a replay, and one callback is sent', async () => {
+      const requestId = newRequestId();
+      const body = { RequestID: requestId, Beneficiaries: [{ payeeIdentity: newFunctionalId(), PaymentModality: '01', FinancialAddress: msisdn() }] };
+      const answers = await Promise.all([register(writer, body), register(writer, body)]);
+      assert.deepEqual(answers.map((answer) => answer.status), [200, 200]);
+      assert.deepEqual(answers[0]!.body, answers[1]!.body);
+      assert.deepEqual(answers.map((answer) => answer.headers.get('idempotent-replayed')).sort(), ['true', null].sort());
+      await receiver.waitFor(requestId);
+      await sleep(300);
+      assert.equal(receiver.about(requestId).length, 1);
+      assert.equal(JSON.parse(receiver.about(requestId)[0]!.text).numberFailedCases, 0);
+    });
+
     it('when the same RequestID is sent with a different body, then 409 says the RequestID was used for another request', async () => {
       const requestId = newRequestId();
       await register(writer, { RequestID: requestId, Beneficiaries: [{ payeeIdentity: newFunctionalId(), PaymentModality: '01', FinancialAddress: msisdn() }] });

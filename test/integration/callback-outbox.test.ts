@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { verifyWebhook } from '../../src/domain/webhook-signature.ts';
 import { ensureOrganisation } from '../../src/db/repositories/api-clients.ts';
 import { insertCallbackDelivery } from '../../src/db/repositories/callback-deliveries.ts';
 import { setWebhookEndpoint } from '../../src/db/repositories/webhooks.ts';
 import { queueCallback } from '../../src/services/queue-callback.ts';
-import { sleep } from '../e2e/helpers.ts';
 import { eventually, startTestKassa, type TestKassa } from '../support/kassa.ts';
 import { startPushReceiver, type PushReceiver } from '../support/push-receiver.ts';
 

@@ -5,6 +5,8 @@ import type { RailCallbackRequest } from '../../adapters/contract.ts';
 
 export interface Push extends RailCallbackRequest {
   readonly headers: IncomingHttpHeaders;
+  /** The request target as received, query included. */
+  readonly target: string;
   readonly text: string;
   /** The payments the push is about, as the test's `keysOf` reads them. */
   readonly keys: readonly string[];
@@ -37,7 +39,7 @@ export async function startPushReceiver(options: { path: string; keysOf: (push: 
       const keys = options.keysOf({ headers: req.headers, text });
       const [key] = keys;
       const attempt = key === undefined ? 0 : about(key).length;
-      pushes.push({ headers: { ...req.headers }, rawBody, text, keys });
+      pushes.push({ headers: { ...req.headers }, target: req.url ?? '', rawBody, text, keys });
       events.push(`callback:${key}`);
       res.statusCode = receiver.answer(key, attempt);
       res.end();

@@ -32,4 +32,12 @@ describe('logs', () => {
     assert.equal(line.order.payee.value, '[redacted]');
     assert.equal(line.endpoint.url, 'https://agency.example/hooks');
   });
+
+  it('when a beneficiary’s financial address is logged under its field name by mistake, then it is redacted', () => {
+    const { logger, lines } = capture();
+    logger.info({ financialAddress: 'GB82WEST12345698765432', beneficiary: { financialAddress: '+254712345678', FinancialAddress: '0011223344' }, row: { financial_address: 'DE89370400440532013000' } }, 'beneficiary');
+    const text = lines.join('');
+    for (const address of ['GB82WEST12345698765432', '+254712345678', '0011223344', 'DE89370400440532013000']) assert.ok(!text.includes(address), `${address} must not reach the log`);
+    assert.equal(JSON.parse(text).beneficiary.financialAddress, '[redacted]');
+  });
 });

@@ -142,7 +142,7 @@ export async function insertBatch(db: Database, batch: NewBatch): Promise<void> 
 }
 
 export async function sealBatch(db: Database, id: string, rowCount: number, requestHash: string): Promise<void> {
-  await db('batches').where({ id }).update({ row_count: rowCount, request_hash: requestHash, updated_at: db.fn.now() });
+  await db('batches').where({ id }).update({ row_count: rowCount, request_hash: requestHash, updated_at: db.raw('clock_timestamp()') });
 }
 
 export async function findBatch(db: Database, organisationId: string, id: string): Promise<Batch | undefined> {
@@ -237,4 +237,9 @@ export async function adjustValidation(db: Database, id: string, rowsDropped: nu
     valid_total_minor: db.raw('valid_total_minor - ?', [amountDroppedMinor.toString()]),
     updated_at: db.fn.now(),
   });
+}
+
+/** Says the batch is being worked on, so the monitor does not take a long validation for a lost one. */
+export async function touchBatch(db: Database, id: string): Promise<void> {
+  await db('batches').where({ id }).update({ updated_at: db.raw('clock_timestamp()') });
 }

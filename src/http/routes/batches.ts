@@ -83,7 +83,7 @@ function jsonBatch(req: Request, correlationId: string): { envelope: BatchEnvelo
   const body = parseRequest(createBatchSchema, req.body, 'body');
   return {
     envelope: {
-      api: 'kassa', correlationId, programCode: body.program, reference: body.reference, callbackUrl: body.callback_url,
+      api: 'kassa', correlationId, programCode: body.program, reference: body.reference, registeringInstitution: body.registering_institution, callbackUrl: body.callback_url,
       executeAt: body.execute_at ? new Date(body.execute_at) : undefined, declaredCount: body.control.count, declaredTotals: body.control.totals, rowProblems: 'report',
     },
     rows: (async function* () {
@@ -105,7 +105,7 @@ function csvBatch(req: Request, correlationId: string): { envelope: BatchEnvelop
   }
   return {
     envelope: {
-      api: 'kassa', correlationId, programCode: query.program, reference: query.reference, callbackUrl: query.callback_url,
+      api: 'kassa', correlationId, programCode: query.program, reference: query.reference, registeringInstitution: query.registering_institution, callbackUrl: query.callback_url,
       executeAt: query.execute_at ? new Date(query.execute_at) : undefined, declaredCount: query.control_count, declaredTotals: totals, rowProblems: 'report',
     },
     rows: batchRowsFromCsv(req),

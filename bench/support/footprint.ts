@@ -1,0 +1,62 @@
+import { readFileSync } from 'node:fs';
+import pg from 'pg';
+import { processLabels } from './process-labels.ts';
+
+export interface PeakMemory {
+  readonly label: string;
+  readonly peakBytes: number;
+}
+
+/**
+ * The peak resident set (VmHWM) of `kassa start`, its worker, and the largest of the embedded PostgreSQL's
+ * processes, read from /proc while they still run. Linux only.
+ */
+export function peakMemory(kassaPid: number): PeakMemory[] {
+  const peaks: PeakMemory[] = [];
+  for (const [pid, label] of processLabels(process.pid, kassaPid, undefined)) {
+    if (pid !== process.pid) peaks.push({ label, peakBytes: peakOf(pid) });
+  }
+  const postgres = descendants(kassaPid).filter((pid) => commandOf(pid) === 'postgres');
+  if (postgres.length > 0) peaks.push({ label: `postgres (largest of ${postgres.length})`, peakBytes: Math.max(...postgres.map(peakOf)) });
+  return peaks;
+}
+
+function peakOf(pid: number): number {
+  try {
+    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function descendants(pid: number): number[] {
+  return childrenOf(pid).flatMap((child) => [child, ...descendants(child)]);
+}
+
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function commandOf(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+export async function databaseSize(databaseUrl: string): Promise<number> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ size: string }>('SELECT pg_database_size(current_database()) AS size');
+    return Number(rows[0]!.size);
+  } finally {
+    await client.end();
+  }
+}
