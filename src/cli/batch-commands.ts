@@ -30,7 +30,7 @@ export function registerBatchCommands(program: Command): void {
       .description('upload a CSV file as one batch (control sums computed from the file), then follow its payments')
       .argument('<file>', 'CSV: id,request_id,payment_mode,payer_identifier_type,payer_identifier,payee_identifier_type,payee_identifier,amount,currency,note')
       .requiredOption('--program <code>', 'the program that pays the batch')
-      .option('--correlation-id <id>', "the batch's idempotency key (default: sha256 of the program and the file)")
+      .option('--correlation-id <id>', "the batch's idempotency key (default: sha256 of the program and the file)", correlationIdOption)
       .addOption(new Option('--execute-at <iso>', 'pay from this moment (ISO 8601), not at once').argParser(isoDateOption))
       .option('--reference <text>', "the agency's reference for the batch")
       .option('--callback-url <url>', 'where Kassa pushes the batch milestones')
@@ -48,6 +48,11 @@ export function registerBatchCommands(program: Command): void {
   ).action((id: string, options: ClientOptions & { csv?: boolean; output?: string }) => runBatchFailures(id, options));
   client(batch.command('approve').description("release a batch awaiting approval (a checker's credential: benefits:approve, not the submitter's)").argument('<id>', 'batch id'))
     .action((id: string, options: ClientOptions) => runBatchApprove(id, options));
+}
+
+function correlationIdOption(value: string): string {
+  if (!/^[\x21-\x7e]{1,255}$/.test(value)) throw new InvalidArgumentError('must be 1–255 visible ASCII characters');
+  return value;
 }
 
 function isoDateOption(value: string): string {
@@ -72,14 +77,9 @@ const POLL_MS = 500;
 /** A batch scheduled further ahead than this is not waited for. */
 const SCHEDULED_WAIT_LIMIT_MS = 60_000;
 
-const CORRELATION_ID = /^[\x21-\x7e]{1,255}$/;
-
 export async function runBatchSubmit(file: string, options: SubmitOptions): Promise<void> {
   await reportingProblems(async () => {
     const client = new BatchClient(loadCliClientConfig(options));
-    if (options.correlationId !== undefined && !CORRELATION_ID.test(options.correlationId)) {
-      throw new BatchFileError('--correlation-id must be 1–255 visible ASCII characters');
-    }
     const summary = await summariseBatchFile(file, options.program);
     const controlTotal = controlTotalOf(summary.totals);
     const correlationId = options.correlationId ?? summary.correlationId;
@@ -153,7 +153,7 @@ export async function runBatchFailures(id: string, options: ClientOptions & { re
     for (let after: number | null = 0; after !== null; ) {
       const page = await client.unpaidRows(id, after);
       for (const row of page.data) {
-        lines.push(`row ${row.row}\t${row.instruction_id}\t${row.amount ?? '?'} ${row.currency}\t${row.outcome}\t${row.reason ? `${row.reason.code} ${row.reason.detail ?? ''}`.trim() : ''}`);
+        lines.push(`row ${row.row}\t${row.instruction_id}\t${row.currency} ${row.amount ?? '-'}\t${row.outcome}\t${row.reason ? `${row.reason.code} ${row.reason.detail ?? ''}`.trim() : ''}`);
       }
       after = page.next_after_row;
     }
@@ -227,22 +227,30 @@ function finish(batch: BatchView): void {
   }
   const { completed, failed, cancelled } = batch.payments;
   const notPaidCount = batch.rows - completed.count;
-  out(`paid:           ${completed.count} payments, ${money(completed.amount)}`);
-  out(`failed:         ${failed.count} payments, ${money(failed.amount)}`);
-  if (cancelled.count > 0) out(`cancelled:      ${cancelled.count} payments, ${money(cancelled.amount)}`);
-  out(`invalid:        ${batch.validation.invalid} rows`);
-  out(`not paid:       ${notPaidCount} rows${notPaidCount > 0 ? `, ${notPaidAmount(batch)} — the list: kassa batch failures ${batch.id} --csv` : ''}`);
+  const notPaid = notPaidAmount(batch);
+  out(`paid:           ${counted(completed.count, 'payment')}, ${money(completed.amount)}`);
+  out(`failed:         ${counted(failed.count, 'payment')}, ${money(failed.amount)}`);
+  if (cancelled.count > 0) out(`cancelled:      ${counted(cancelled.count, 'payment')}, ${money(cancelled.amount)}`);
+  out(`invalid:        ${counted(batch.validation.invalid, 'row')}`);
+  out(`not paid:       ${counted(notPaidCount, 'row')}${notPaid ? `, ${notPaid}` : ''}${notPaidCount > 0 ? ` — the list: kassa batch failures ${batch.id} --csv` : ''}`);
   if (batch.status === 'cancelled') exit(EXIT_NOT_PAID);
 }
 
-/** Declared totals less what was paid, in exact minor units; rows in another currency were not paid at all. */
-function notPaidAmount(batch: BatchView): string {
+/**
+ * Declared totals less what was paid, in exact minor units; rows in another currency were not paid at all.
+ * Undefined when nothing with a readable amount is left unpaid.
+ */
+function notPaidAmount(batch: BatchView): string | undefined {
   const declared = Object.entries(batch.control.totals ?? {});
   const left = declared.length > 0
     ? declared.map(([currency, amount]) => [currency, minorOf(amount, currency) - (currency === batch.currency ? minorOf(batch.payments.completed.amount, currency) : 0n)] as const)
     : [[batch.currency, (['failed', 'cancelled', 'in_progress', 'not_sent'] as const).reduce((sum, outcome) => sum + minorOf(batch.payments[outcome].amount, batch.currency), 0n)] as const];
   const shown = left.filter(([, minor]) => minor > 0n).map(([currency, minor]) => `${currency} ${formatMoney({ minor, currency })}`);
-  return shown.length > 0 ? shown.join(', ') : `${batch.currency} ${formatMoney({ minor: 0n, currency: batch.currency })}`;
+  return shown.length > 0 ? shown.join(', ') : undefined;
+}
+
+function counted(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
 function minorOf(amount: string, currency: string): bigint {

@@ -43,7 +43,7 @@ describe('the kassa command', () => {
   it('when a scope is not one Kassa knows, then the command refuses and names the valid ones', async () => {
     const result = await kassaCommand(['clients', 'create', '--org', 'x', '--scopes', 'everything'], { DATABASE_URL: kassa.databaseUrl });
     assert.notEqual(result.code, 0);
-    assert.match(result.stderr, /fees:write, benefits:write, orders:read, admin/);
+    assert.match(result.stderr, /fees:write, benefits:write, benefits:approve, orders:read, admin/);
   });
 
   it('when a setting is invalid, then the command stops at once naming the variable', async () => {
