@@ -48,7 +48,6 @@ export async function up(knex: Knex): Promise<void> {
     CREATE TABLE batch_rows (
       batch_id uuid NOT NULL REFERENCES batches(id),
       row_number integer NOT NULL,
-      program_id uuid NOT NULL,
       instruction_id text NOT NULL,
       payee_identity text,
       payee jsonb,
@@ -62,7 +61,15 @@ export async function up(knex: Knex): Promise<void> {
       order_id uuid,
       PRIMARY KEY (batch_id, row_number)
     ) WITH (fillfactor = 70);
-    CREATE INDEX batch_rows_by_instruction ON batch_rows (program_id, instruction_id) WHERE status = 'ordered';
+
+    -- Which order pays each instruction of a program: the primary key is what makes paying one twice
+    -- impossible, even for two batches of the program running side by side.
+    CREATE TABLE program_payments (
+      program_id uuid NOT NULL REFERENCES programs(id),
+      instruction_id text NOT NULL,
+      order_id uuid NOT NULL,
+      PRIMARY KEY (program_id, instruction_id)
+    );
 
     ALTER TABLE orders ADD COLUMN batch_id uuid REFERENCES batches(id);
     CREATE INDEX orders_by_batch ON orders (batch_id, status) INCLUDE (amount_minor) WHERE batch_id IS NOT NULL;
@@ -73,6 +80,7 @@ export async function down(knex: Knex): Promise<void> {
   await knex.raw(`
     DROP INDEX orders_by_batch;
     ALTER TABLE orders DROP COLUMN batch_id;
+    DROP TABLE program_payments;
     DROP TABLE batch_rows;
     DROP TABLE batches;
   `);

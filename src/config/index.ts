@@ -19,6 +19,18 @@ const railRoutesSchema = z.array(
 );
 export type RailRoute = z.infer<typeof railRoutesSchema>[number];
 
+/** When each rail's statement is pulled and reconciled: a cron pattern (e.g. end of day) or an interval in ms. */
+const reconSchedulesSchema = z.array(
+  z.strictObject({
+    rail: z.string().min(1),
+    cron: z.string().min(1).optional(),
+    every: z.number().int().min(1000).optional(),
+    /** Days before today the pulled statement also covers (late bookings); default 0: today only. */
+    lookbackDays: z.number().int().min(0).max(31).optional(),
+  }).refine((schedule) => (schedule.cron === undefined) !== (schedule.every === undefined), 'give either cron or every'),
+);
+export type ReconSchedule = z.infer<typeof reconSchedulesSchema>[number];
+
 /** Variables that configure Kassa itself rather than one rail's adapter. */
 const CORE_RAIL_VARIABLES = new Set(['RAILS', 'RAIL_ROUTES', 'RAIL_PACKAGES', 'RAIL_TIMEOUT_MS', 'RAIL_FAILOVER_DISBURSEMENTS']);
 
@@ -78,6 +90,20 @@ const environmentSchema = z.object({
   BATCH_CHUNK_ROWS: z.coerce.number().int().min(10).max(10_000).default(1000),
   BATCH_CHUNK_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   BATCH_MONITOR_MS: positiveMs.default(2_000),
+  RECON_MISSING_AFTER_DAYS: z.coerce.number().int().min(0).max(365).default(2),
+  RECON_VALUE_DATE_WINDOW_DAYS: z.coerce.number().int().min(0).max(31).default(2),
+  STATEMENT_MAX_XML_BYTES: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
+  RECON_SCHEDULES: z
+    .string()
+    .default('[]')
+    .transform((text, context) => {
+      try {
+        return reconSchedulesSchema.parse(JSON.parse(text));
+      } catch (error) {
+        context.addIssue({ code: 'custom', message: `must be a JSON array of {"rail","cron"|"every"}: ${(error as Error).message}` });
+        return z.NEVER;
+      }
+    }),
 });
 
 export type Config = Readonly<

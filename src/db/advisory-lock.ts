@@ -11,11 +11,3 @@ export async function withAdvisoryLock<T>(db: Database, name: string, work: () =
     return { ran: true as const, result: await work() };
   });
 }
-
-/** Runs `work` in a transaction that first waits for the named lock; the lock is released when the transaction ends. */
-export async function withAdvisoryXactLock<T>(db: Database, name: string, work: (trx: Database) => Promise<T>): Promise<T> {
-  return db.transaction(async (trx) => {
-    await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [name]);
-    return work(trx);
-  });
-}

@@ -1,7 +1,7 @@
-export const ORDER_STATUSES = ['received', 'queued', 'submitted', 'requires_action', 'unknown', 'completed', 'failed', 'cancelled'] as const;
+export const ORDER_STATUSES = ['received', 'queued', 'submitted', 'requires_action', 'unknown', 'completed', 'failed', 'cancelled', 'returned'] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
-export const FINAL_STATUSES: readonly OrderStatus[] = ['completed', 'failed', 'cancelled'];
+export const FINAL_STATUSES: readonly OrderStatus[] = ['completed', 'failed', 'cancelled', 'returned'];
 
 /** The one state machine every order follows; a status change not listed here cannot be written. */
 const TRANSITIONS: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
@@ -10,9 +10,11 @@ const TRANSITIONS: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
   submitted: ['requires_action', 'completed', 'failed', 'unknown'],
   requires_action: ['completed', 'failed', 'unknown'],
   unknown: ['completed', 'failed'],
-  completed: [],
+  // A completed payment is final for the client, until the payee's bank sends the money back (a statement says so).
+  completed: ['returned'],
   failed: [],
   cancelled: [],
+  returned: [],
 };
 
 export function canTransition(from: OrderStatus, to: OrderStatus): boolean {

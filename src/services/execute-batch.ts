@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { NoRailRoute } from '../../adapters/registry.ts';
 import { ROW_REASONS } from '../domain/batch.ts';
-import { lockValidRows, orderRows, recordVerdicts, rejectAlreadyPaidInstructions, unsentOrdersOfRows, type RowOrder, type RowVerdict } from '../db/repositories/batch-rows.ts';
+import { lockValidRows, orderRows, recordVerdicts, unsentOrdersOfRows, type RowOrder, type RowVerdict } from '../db/repositories/batch-rows.ts';
 import { adjustValidation, loadBatch, updateBatch, type Batch } from '../db/repositories/batches.ts';
 import { findProgram } from '../db/repositories/programs.ts';
-import { withAdvisoryXactLock } from '../db/advisory-lock.ts';
 import type { BatchChunkJob } from '../queue/payloads.ts';
 import type { ServiceContext } from './context.ts';
 import { dispatchOrders } from './dispatch-orders.ts';
@@ -43,9 +42,7 @@ export async function orderBatchChunk(context: ServiceContext, chunk: BatchChunk
   const program = await findProgram(context.db, batch.organisationId, batch.programId);
   if (!program) throw new Error(`batch ${batch.id} names program ${batch.programId}, which does not exist`);
 
-  // One program's instructions are checked and ordered one chunk at a time, so two batches cannot both pay one.
-  await withAdvisoryXactLock(context.db, `program-instructions:${program.id}`, async (trx) => {
-    const rejected = await rejectAlreadyPaidInstructions(trx, batch.id, program.id, ROW_REASONS.already_paid, { from: chunk.fromRow, to: chunk.toRow });
+  await context.db.transaction(async (trx) => {
     const rows = await lockValidRows(trx, batch.id, chunk.fromRow, chunk.toRow);
     const orders: RowOrder[] = [];
     const unroutable: RowVerdict[] = [];
@@ -60,8 +57,8 @@ export async function orderBatchChunk(context: ServiceContext, chunk: BatchChunk
       }
     }
     await invalidateValidRows(trx, batch, unroutable, rows);
-    if (rejected.count > 0) await adjustValidation(trx, batch.id, rejected.count, rejected.amountMinor);
-    await orderRows(trx, batch.id, orders);
+    const ordered = await orderRows(trx, batch.id, orders, ROW_REASONS.already_paid);
+    if (ordered.turnedAway > 0) await adjustValidation(trx, batch.id, ordered.turnedAway, ordered.turnedAwayMinor);
   });
   await sendUnsent(context, batch, chunk);
 }

@@ -68,7 +68,7 @@ export async function submitBatch(context: Pick<ServiceContext, 'db' | 'queues'>
         currency: program.currency, declaredCount: envelope.declaredCount ?? null,
         declaredTotals: envelope.declaredTotals ? { ...envelope.declaredTotals } : null, executeAt: envelope.executeAt ?? null, createdBy: caller.clientId,
       });
-      const intake = await storeRows(rows, program, envelope, hash, (chunk) => insertBatchRows(trx, id, program.id, chunk));
+      const intake = await storeRows(rows, program, envelope, hash, (chunk) => insertBatchRows(trx, id, chunk));
       checkControlSums(envelope, intake);
       await sealBatch(trx, id, intake.count, hash.digest('hex'));
       await appendAudit(trx, {

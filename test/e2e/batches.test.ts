@@ -159,6 +159,20 @@ describe('batches over HTTP (Kassa-native /v1/batches)', function () {
     assert.deepEqual(unpaid.body.data.map((row: { instruction_id: string; reason: { code: string } }) => [row.instruction_id, row.reason.code]), [['INS-400', 'already_paid']]);
   });
 
+  it('when two batches of a program carry the same instructions at the same time, then each instruction is paid once', async function () {
+    const payments = Array.from({ length: 200 }, (_, index) => payment(800 + index));
+    const [first, second] = await Promise.all([
+      maker.post('/v1/batches', batchBody(payments), randomUUID()),
+      maker.post('/v1/batches', batchBody(payments), randomUUID()),
+    ]);
+    assert.notEqual(first.body.id, second.body.id);
+    const [a, b] = await Promise.all([batchReaching(maker, first.body.id, ['completed']), batchReaching(maker, second.body.id, ['completed'])]);
+    assert.equal(a.payments.completed.count + b.payments.completed.count, 200);
+    const { rows } = (await kassa.runtime.context.db.raw(
+      `SELECT count(*)::int AS orders, count(DISTINCT metadata->>'instruction_id')::int AS instructions FROM orders WHERE batch_id IN (?, ?)`, [first.body.id, second.body.id])) as { rows: { orders: number; instructions: number }[] };
+    assert.deepEqual(rows[0], { orders: 200, instructions: 200 });
+  });
+
   it('when a scheduled batch is cancelled, then nothing is paid and its blocked funds return to the program', async function () {
     const before = (await admin.get('/v1/programs')).body.data.find((p: { code: string }) => p.code === 'CHILD');
     const later = new Date(Date.now() + 60 * 60 * 1000).toISOString();

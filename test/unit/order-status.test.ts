@@ -6,6 +6,7 @@ describe('the order state machine', () => {
     'received>queued', 'received>submitted', 'received>cancelled', 'queued>submitted', 'queued>cancelled',
     'submitted>completed', 'submitted>failed', 'submitted>unknown', 'unknown>completed', 'unknown>failed',
     'submitted>requires_action', 'requires_action>completed', 'requires_action>failed', 'requires_action>unknown',
+    'completed>returned',
   ]);
   for (const from of ORDER_STATUSES) {
     for (const to of ORDER_STATUSES) {
@@ -16,10 +17,12 @@ describe('the order state machine', () => {
     }
   }
 
-  it('when an order is final, then nothing can move it', () => {
+  it('when an order is final, then nothing can move it but a return of a completed payment', () => {
     for (const status of ORDER_STATUSES.filter(isFinal)) {
-      assert.deepEqual(ORDER_STATUSES.filter((to) => canTransition(status, to)), []);
+      assert.deepEqual(ORDER_STATUSES.filter((to) => canTransition(status, to)), status === 'completed' ? ['returned'] : []);
     }
+    assert.equal(isFinal('returned'), true);
+    assert.deepEqual(statusesLeadingTo('returned'), ['completed']);
   });
 
   it('when an order reached a rail, then it can no longer be cancelled', () => {

@@ -18,13 +18,13 @@ export interface NewBatchRow {
   readonly reason: string | null;
 }
 
-export async function insertBatchRows(db: Database, batchId: string, programId: string, rows: readonly NewBatchRow[]): Promise<void> {
+export async function insertBatchRows(db: Database, batchId: string, rows: readonly NewBatchRow[]): Promise<void> {
   if (rows.length === 0) return;
   await db.raw(
-    `INSERT INTO batch_rows (batch_id, program_id, row_number, instruction_id, payee_identity, payee, payer, amount_minor, currency, note, status, reason_code, reason)
-     SELECT ?, ?, x.* FROM jsonb_to_recordset(?::jsonb) AS x(row_number int, instruction_id text, payee_identity text, payee jsonb,
+    `INSERT INTO batch_rows (batch_id, row_number, instruction_id, payee_identity, payee, payer, amount_minor, currency, note, status, reason_code, reason)
+     SELECT ?, x.* FROM jsonb_to_recordset(?::jsonb) AS x(row_number int, instruction_id text, payee_identity text, payee jsonb,
        payer jsonb, amount_minor bigint, currency text, note text, status text, reason_code text, reason text)`,
-    [batchId, programId, JSON.stringify(rows.map((row) => ({
+    [batchId, JSON.stringify(rows.map((row) => ({
       row_number: row.rowNumber, instruction_id: row.instructionId, payee_identity: row.payeeIdentity, payee: row.payee, payer: row.payer,
       amount_minor: row.amountMinor?.toString() ?? null, currency: row.currency, note: row.note, status: row.status,
       reason_code: row.reasonCode, reason: row.reason,
@@ -82,31 +82,16 @@ export async function rejectDuplicateInstructions(db: Database, batchId: string,
 
 /**
  * An instruction an earlier batch of the same program already paid, or is paying, is not paid again. One that
- * failed or was cancelled there may be paid now: that is how an agency retries its failures. Answers the
- * count and total of the rows it turned away.
+ * failed or was cancelled there may be paid now: that is how an agency retries its failures.
  */
-export async function rejectAlreadyPaidInstructions(db: Database, batchId: string, programId: string, reason: string, rows?: { from: number; to: number }): Promise<{ count: number; amountMinor: bigint }> {
-  const { rows: result } = (await db.raw(
-    // LATERAL … LIMIT 1 keeps each lookup on the instruction index, whatever the statistics say of tables
-    // that grow by a million rows in minutes.
-    `WITH paid_before AS (
-       SELECT r.row_number, earlier.batch_id AS earlier_batch
-       FROM batch_rows r
-       CROSS JOIN LATERAL (
-         SELECT e.batch_id FROM batch_rows e JOIN orders o ON o.id = e.order_id
-         WHERE e.program_id = ? AND e.status = 'ordered' AND e.instruction_id = r.instruction_id AND e.batch_id <> r.batch_id
-           AND o.status NOT IN ('failed', 'cancelled')
-         LIMIT 1
-       ) earlier
-       WHERE r.batch_id = ? AND r.status = 'valid' AND r.row_number BETWEEN ? AND ?
-     ), rejected AS (
-       UPDATE batch_rows r SET status = 'invalid', reason_code = 'already_paid', reason = ? || ' (batch ' || p.earlier_batch || ')'
-       FROM paid_before p WHERE r.batch_id = ? AND r.row_number = p.row_number
-       RETURNING r.amount_minor
-     ) SELECT count(*) AS count, COALESCE(sum(amount_minor), 0) AS amount FROM rejected`,
-    [programId, batchId, rows?.from ?? 0, rows?.to ?? 2_147_483_647, reason, batchId],
-  )) as { rows: { count: string; amount: string }[] };
-  return { count: Number(result[0]!.count), amountMinor: BigInt(result[0]!.amount) };
+export async function rejectAlreadyPaidInstructions(db: Database, batchId: string, programId: string, reason: string): Promise<void> {
+  await db.raw(
+    `UPDATE batch_rows r SET status = 'invalid', reason_code = 'already_paid', reason = ? || ' (order ' || p.order_id || ')'
+     FROM program_payments p JOIN orders o ON o.id = p.order_id
+     WHERE r.batch_id = ? AND r.status = 'valid' AND p.program_id = ? AND p.instruction_id = r.instruction_id
+       AND o.status NOT IN ('failed', 'cancelled')`,
+    [reason, batchId, programId],
+  );
 }
 
 export interface ValidationTally {
@@ -159,21 +144,43 @@ export interface RowOrder {
   readonly reference: string;
 }
 
+export interface OrderedRows {
+  readonly ordered: number;
+  /** Rows whose instruction another batch of the program claimed meanwhile: not paid, and their amount. */
+  readonly turnedAway: number;
+  readonly turnedAwayMinor: bigint;
+}
+
 /**
- * Turns rows into orders in one statement: each order with its first event, each row pointing at its order.
- * Rows that are no longer valid (cancelled meanwhile) get no order.
+ * Turns rows into orders in one statement: each instruction is first claimed for the program (a row another
+ * batch claimed meanwhile is turned away as already paid), then each order is written with its first event and
+ * each row points at its order. Rows no longer valid (cancelled meanwhile) get no order.
  */
-export async function orderRows(db: Database, batchId: string, orders: readonly RowOrder[]): Promise<string[]> {
-  if (orders.length === 0) return [];
+export async function orderRows(db: Database, batchId: string, orders: readonly RowOrder[], alreadyPaidReason: string): Promise<OrderedRows> {
+  if (orders.length === 0) return { ordered: 0, turnedAway: 0, turnedAwayMinor: 0n };
   const { rows } = (await db.raw(
     `WITH v AS (
        SELECT * FROM jsonb_to_recordset(?::jsonb) AS x(row_number int, order_id uuid, rail text, payer jsonb, reference text)
-     ), r AS (
-       UPDATE batch_rows br SET status = 'ordered', order_id = v.order_id
-       FROM v WHERE br.batch_id = ? AND br.row_number = v.row_number AND br.status = 'valid'
-       RETURNING br.row_number, br.instruction_id, br.payee, br.amount_minor, br.currency, br.note, v.order_id, v.rail, v.payer, v.reference
      ), b AS (
        SELECT id, organisation_id, program_id FROM batches WHERE id = ?
+     ), candidates AS (
+       SELECT br.row_number, br.instruction_id, br.payee, br.amount_minor, br.currency, br.note, v.order_id, v.rail, v.payer, v.reference
+       FROM v JOIN batch_rows br ON br.batch_id = ? AND br.row_number = v.row_number AND br.status = 'valid'
+     ), claimed AS (
+       INSERT INTO program_payments (program_id, instruction_id, order_id)
+       SELECT b.program_id, c.instruction_id, c.order_id FROM candidates c CROSS JOIN b
+       ON CONFLICT (program_id, instruction_id) DO UPDATE SET order_id = EXCLUDED.order_id
+         WHERE EXISTS (SELECT 1 FROM orders o WHERE o.id = program_payments.order_id AND o.status IN ('failed', 'cancelled'))
+       RETURNING order_id
+     ), r AS (
+       UPDATE batch_rows br SET status = 'ordered', order_id = c.order_id
+       FROM candidates c JOIN claimed ON claimed.order_id = c.order_id
+       WHERE br.batch_id = ? AND br.row_number = c.row_number
+       RETURNING c.*
+     ), turned_away AS (
+       UPDATE batch_rows br SET status = 'invalid', reason_code = 'already_paid', reason = ?
+       FROM candidates c WHERE br.batch_id = ? AND br.row_number = c.row_number AND c.order_id NOT IN (SELECT order_id FROM claimed)
+       RETURNING br.amount_minor
      ), o AS (
        INSERT INTO orders (id, organisation_id, kind, status, amount_minor, currency, payer, payee, reference, metadata, rail, rail_key, batch_id)
        SELECT r.order_id, b.organisation_id, 'benefit', 'received', r.amount_minor, r.currency, r.payer, r.payee, r.reference,
@@ -185,10 +192,13 @@ export async function orderRows(db: Database, batchId: string, orders: readonly 
        INSERT INTO order_events (order_id, from_status, to_status, detail)
        SELECT id, NULL, 'received', jsonb_build_object('batch_id', ?::uuid) FROM o
      )
-     SELECT id FROM o`,
-    [JSON.stringify(orders.map((order) => ({ row_number: order.rowNumber, order_id: order.orderId, rail: order.rail, payer: order.payer, reference: order.reference }))), batchId, batchId, batchId],
-  )) as { rows: { id: string }[] };
-  return rows.map((row) => row.id);
+     SELECT (SELECT count(*) FROM o) AS ordered, (SELECT count(*) FROM turned_away) AS turned_away,
+            (SELECT COALESCE(sum(amount_minor), 0) FROM turned_away) AS turned_away_minor`,
+    [JSON.stringify(orders.map((order) => ({ row_number: order.rowNumber, order_id: order.orderId, rail: order.rail, payer: order.payer, reference: order.reference }))),
+      batchId, batchId, batchId, alreadyPaidReason, batchId, batchId],
+  )) as { rows: { ordered: string; turned_away: string; turned_away_minor: string }[] };
+  const [result] = rows;
+  return { ordered: Number(result!.ordered), turnedAway: Number(result!.turned_away), turnedAwayMinor: BigInt(result!.turned_away_minor) };
 }
 
 /** Orders of a row range that no rail has been asked about yet, by rail: what a retried chunk must still send. */
