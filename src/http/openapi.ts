@@ -1,5 +1,8 @@
 import { z } from 'zod';
-import { createClientSchema, createOrderSchema, listAuditQuerySchema, listOrdersQuerySchema, webhookEndpointSchema } from './schemas.ts';
+import {
+  batchPaymentsQuerySchema, createBatchSchema, createClientSchema, createOrderSchema, createProgramSchema, csvBatchQuerySchema, listAuditQuerySchema, listBatchesQuerySchema,
+  listOrdersQuerySchema, webhookEndpointSchema,
+} from './schemas.ts';
 
 const schemaOf = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
 
@@ -33,6 +36,7 @@ export function buildOpenApiDocument(serverUrl: string) {
           },
         },
         CreateOrder: schemaOf(createOrderSchema),
+        CreateBatch: schemaOf(createBatchSchema),
       },
     },
     paths: {
@@ -64,6 +68,26 @@ export function buildOpenApiDocument(serverUrl: string) {
           responses: { 200: { description: 'URL and secret' }, ...errors },
         },
       },
+      '/v1/programs': {
+        get: { summary: "The organisation's benefit programs with their budgets", responses: { 200: { description: 'Programs: budget, blocked, disbursed, available' }, ...errors } },
+        post: { summary: 'Create a benefit program with its budget and approval threshold (admin)', parameters: [idempotencyKey], requestBody: { required: true, ...json(schemaOf(createProgramSchema)) }, responses: { 201: { description: 'The program' }, ...errors } },
+      },
+      '/v1/programs/{id}': { get: { summary: 'One program', parameters: [idPath], responses: { 200: { description: 'The program' }, ...errors } } },
+      '/v1/batches': {
+        post: {
+          summary: 'Submit a batch of benefit payments: a JSON envelope, or a CSV file (text/csv) streamed with the envelope in the query. The Idempotency-Key is the batch correlation id.',
+          parameters: [idempotencyKey, ...queryParameters(csvBatchQuerySchema)],
+          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/CreateBatch' } }, 'text/csv': { schema: { type: 'string' } } } },
+          responses: { 200: { description: 'The same batch, submitted earlier under this correlation id' }, 202: { description: 'The batch, validating' }, ...errors },
+        },
+        get: { summary: 'List batches, newest first', parameters: queryParameters(listBatchesQuerySchema), responses: { 200: { description: 'A page of batches and next_cursor' }, ...errors } },
+      },
+      '/v1/batches/{id}': { get: { summary: 'A batch: validation, funds, and counts and amounts per outcome', parameters: [idPath], responses: { 200: { description: 'The batch' }, ...errors } } },
+      '/v1/batches/{id}/payments': {
+        get: { summary: "The batch's rows and what became of each (format=csv: the whole list as a file)", parameters: [idPath, ...queryParameters(batchPaymentsQuerySchema)], responses: { 200: { description: 'Rows with outcome and reason' }, ...errors } },
+      },
+      '/v1/batches/{id}/approve': { post: { summary: "Approve a batch (benefits:approve, another credential than the maker's); blocks its total on the budget", parameters: [idPath, idempotencyKey], responses: { 200: { description: 'The approved batch' }, ...errors } } },
+      '/v1/batches/{id}/cancel': { post: { summary: 'Cancel what the batch has not sent yet', parameters: [idPath, idempotencyKey], responses: { 200: { description: 'The batch' }, ...errors } } },
       '/health': { get: { security: [], summary: 'The process is alive', responses: { 200: { description: 'ok' } } } },
       '/ready': { get: { security: [], summary: 'Database and queue datastore reachable', responses: { 200: { description: 'ready' }, 503: problem } } },
       '/healthcheck': { get: { security: [], summary: 'Same as /ready', responses: { 200: { description: 'ready' }, 503: problem } } },
