@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { milestoneReached } from '../domain/batch.ts';
 import { findUnfinishedBatches, loadBatch, updateBatch, type Batch } from '../db/repositories/batches.ts';
 import { settleFunds } from '../db/repositories/programs.ts';
@@ -37,7 +38,8 @@ async function advance(context: ServiceContext, batchId: string, staleBefore: nu
     const done = batch.fullyOrdered && progress.inProgress.count === 0 && progress.notSent.count === 0;
     const milestone = done ? 100 : Math.max(batch.milestone, Math.min(milestoneReached(progress.finalCount, batch.validCount), 75));
     const snapshot = snapshotOf(progress);
-    const changed = JSON.stringify(snapshot) !== JSON.stringify(batch.progress);
+    // Compared as values: jsonb keeps its keys in an order of its own.
+    const changed = !isDeepStrictEqual(snapshot, batch.progress);
     if (!changed && !done && milestone === batch.milestone) return !batch.fullyOrdered && batch.updatedAt.getTime() < staleBefore;
     const final = done ? { status: batch.cancelRequestedAt ? 'cancelled' as const : 'completed' as const, completedAt: new Date() } : {};
     await updateBatch(trx, batchId, ['processing'], { ...settled, ...final, milestone, progress: snapshot });

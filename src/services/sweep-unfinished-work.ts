@@ -50,6 +50,9 @@ export async function sweepUnfinishedWork(context: ServiceContext): Promise<Swee
   const callbacks = await findOverdueCallbacks(context.db, cutoff, SWEEP_LIMIT);
   await context.queues.deliverCallbacks(callbacks.map((deliveryId) => ({ deliveryId })), { recovery: true });
   await postponeCallbacks(context.db, callbacks, dueAgain);
+  // The batch monitor runs on a job scheduler that lives in the queues: a wiped datastore takes it along, and
+  // it is the monitor that revives batches whose jobs were lost.
+  await context.queues.scheduleBatchMonitor(context.config.BATCH_MONITOR_MS);
   const result = { dispatched: overdue.length - toInquire.length, inquired: toInquire.length, webhooks: deliveries.length, callbacks: callbacks.length };
   if (overdue.length + deliveries.length + callbacks.length > 0) context.logger.info(result, 'sweeper re-created lost work');
   return result;

@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { INQUIRY_QUEUE, dispatchQueueName } from '../../src/queue/names.ts';
 import { startChildWorker, stopAllChildWorkers, type ChildWorker } from '../support/child-worker.ts';
 import { apiClient, benefitOrder } from '../support/http.ts';
-import { QUEUE_BACKENDS, eventually, startTestKassa, type QueueBackendName, type TestKassa } from '../support/kassa.ts';
+import { QUEUE_BACKENDS, eventually, startTestKassa, type TestKassa } from '../support/kassa.ts';
+import { wipeQueues } from '../support/wipe-queues.ts';
 
 /**
  * Fault injection on the whole pipeline (HTTP → outbox → queues → workers → sandbox rail → back), on both
@@ -121,28 +122,6 @@ async function assertExecutedExactlyOnce(kassa: TestKassa, expectedOrders: numbe
   }
 }
 
-/** Empties the queue datastore: Redis FLUSHALL, or every BullMQ table but the schema-version ledger. */
-async function wipeQueues(kassa: TestKassa, backend: QueueBackendName): Promise<void> {
-  if (backend === 'redis') {
-    await kassa.redis!.flushAll();
-    return;
-  }
-  const db = kassa.runtime.context.db;
-  const schema = kassa.config.QUEUE_SCHEMA;
-  const { rows } = (await db.raw(`SELECT table_name FROM information_schema.tables WHERE table_schema = ? AND table_type = 'BASE TABLE'`, [schema])) as { rows: { table_name: string }[] };
-  const tables = rows.map((row) => row.table_name).filter((name) => !/migration/i.test(name));
-  assert.ok(tables.includes('job'), `BullMQ's job table in schema ${schema} (found ${tables.join(', ')})`);
-  assert.ok(rows.some((row) => /migration/i.test(row.table_name)), 'the migration ledger is kept');
-  // Busy workers hold row locks across these tables, so the TRUNCATE may lose a deadlock: then it tries again.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await db.raw(`TRUNCATE ${tables.map((name) => `"${schema}"."${name}"`).join(', ')}`);
-      return;
-    } catch (error) {
-      if ((error as { code?: string }).code !== '40P01' || attempt === 5) throw error;
-    }
-  }
-}
 
 async function timelines(api: Api, ids: readonly string[]): Promise<{ id: string; status: string; failure: { code: string; reason: string } | null; events: { from: string | null; to: string }[] }[]> {
   const orders = [];
