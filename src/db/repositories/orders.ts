@@ -131,21 +131,19 @@ export async function transitionOrders(db: Database, to: OrderStatus, changes: r
   const rows = (await db.raw(
     `WITH v AS (
        SELECT * FROM jsonb_to_recordset(?::jsonb) AS x(id uuid, rail_reference text, failure_code text, failure_reason text, next_action jsonb, detail jsonb)
-     ), prior AS (
-       SELECT o.id, o.status FROM orders o JOIN v ON v.id = o.id WHERE o.status = ANY(?::text[]) FOR UPDATE OF o
      ), changed AS (
-       UPDATE orders o SET status = ?, updated_at = now(),
+       UPDATE orders o SET status = ?, previous_status = o.status, updated_at = now(),
          rail_reference = COALESCE(v.rail_reference, o.rail_reference),
          failure_code = COALESCE(v.failure_code, o.failure_code),
          failure_reason = COALESCE(v.failure_reason, o.failure_reason),
          next_action = COALESCE(v.next_action, o.next_action),
          dispatch_attempts = o.dispatch_attempts + ?
-       FROM v, prior
-       WHERE o.id = v.id AND prior.id = o.id AND o.status = ANY(?::text[])
-       RETURNING o.*, prior.status AS from_status, v.detail AS event_detail
+       FROM v
+       WHERE o.id = v.id AND o.status = ANY(?::text[])
+       RETURNING o.*, v.detail AS event_detail
      ), events AS (
        INSERT INTO order_events (order_id, from_status, to_status, detail)
-       SELECT id, from_status, status, COALESCE(event_detail, '{}') FROM changed
+       SELECT id, previous_status, status, COALESCE(event_detail, '{}') FROM changed
      ), deliveries AS (
        INSERT INTO webhook_deliveries (organisation_id, order_id, event_type, url)
        SELECT c.organisation_id, c.id, 'order.' || c.status, COALESCE(c.callback_url, w.url)
@@ -164,10 +162,10 @@ export async function transitionOrders(db: Database, to: OrderStatus, changes: r
         next_action: change.nextAction ?? null,
         detail: change.detail ?? {},
       }))),
-      from, to, options.countDispatch ? 1 : 0, from,
+      to, options.countDispatch ? 1 : 0, from,
     ],
-  )) as { rows: (OrderRow & { from_status: OrderStatus; delivery_id: string | null })[] };
-  return rows.rows.map((row) => ({ order: orderFromRow(row), fromStatus: row.from_status, webhookDeliveryId: row.delivery_id }));
+  )) as { rows: (OrderRow & { previous_status: OrderStatus; delivery_id: string | null })[] };
+  return rows.rows.map((row) => ({ order: orderFromRow(row), fromStatus: row.previous_status, webhookDeliveryId: row.delivery_id }));
 }
 
 /** Orders not final that are overdue: nothing has happened to them since they were due a check. */
