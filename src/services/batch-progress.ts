@@ -20,10 +20,35 @@ const add = (a: OutcomeTotals, b: OutcomeTotals): OutcomeTotals => ({ count: a.c
 const ZERO: OutcomeTotals = { count: 0, amountMinor: 0n };
 
 /**
- * Where every row of the batch stands, counts and amounts, read from the orders themselves: what the agency
- * sees while the batch runs and what the callbacks and the budget settle on.
+ * Where every row of the batch stands, counts and amounts. Once payments exist, this is the monitor's last
+ * measurement (at most a few seconds old while the batch runs, exact once it is final): aggregating a
+ * million orders on every status request would cost more than paying them.
  */
 export async function batchProgress(db: Database, batch: Batch): Promise<BatchProgress> {
+  const stored = storedProgress(batch);
+  return stored ?? measureProgress(db, batch);
+}
+
+function storedProgress(batch: Batch): BatchProgress | undefined {
+  if (!['processing', 'completed', 'cancelled'].includes(batch.status)) return undefined;
+  const snapshot = batch.progress as Partial<Record<keyof BatchProgress, { count: number; amount_minor: string } | number>>;
+  const totals = (key: Exclude<keyof BatchProgress, 'finalCount'>): OutcomeTotals | undefined => {
+    const value = snapshot[key];
+    return typeof value === 'object' ? { count: value.count, amountMinor: BigInt(value.amount_minor) } : undefined;
+  };
+  const [completed, failed, cancelled, inProgress, notSent, invalid] = (['completed', 'failed', 'cancelled', 'inProgress', 'notSent', 'invalid'] as const).map(totals);
+  if (!completed || !failed || !cancelled || !inProgress || !notSent || !invalid || typeof snapshot.finalCount !== 'number') return undefined;
+  return { completed, failed, cancelled, inProgress, notSent, invalid, finalCount: snapshot.finalCount };
+}
+
+/** The progress as stored with the batch: amounts as decimal text, so the JSON holds them exactly. */
+export function progressSnapshot(progress: BatchProgress): Record<string, unknown> {
+  const entries = Object.entries(progress).map(([key, value]) => [key, typeof value === 'number' ? value : { count: value.count, amount_minor: value.amountMinor.toString() }]);
+  return Object.fromEntries(entries) as Record<string, unknown>;
+}
+
+/** Counted from the orders themselves: what the monitor settles the budget on. */
+export async function measureProgress(db: Database, batch: Batch): Promise<BatchProgress> {
   const orders = await tallyBatchOrders(db, batch.id);
   const cancelledRows = batch.cancelRequestedAt ? await tallyCancelledRows(db, batch.id) : ZERO;
   let inProgress = ZERO;
