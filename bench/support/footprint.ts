@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { processLabels } from './process-labels.ts';
+import { childPids, commandName } from './proc.ts';
 
 export interface PeakMemory {
   readonly label: string;
@@ -16,7 +17,7 @@ export function peakMemory(kassaPid: number): PeakMemory[] {
   for (const [pid, label] of processLabels(process.pid, kassaPid, undefined)) {
     if (pid !== process.pid) peaks.push({ label, peakBytes: peakOf(pid) });
   }
-  const postgres = descendants(kassaPid).filter((pid) => commandOf(pid) === 'postgres');
+  const postgres = descendants(kassaPid).filter((pid) => commandName(pid) === 'postgres');
   if (postgres.length > 0) peaks.push({ label: `postgres (largest of ${postgres.length})`, peakBytes: Math.max(...postgres.map(peakOf)) });
   return peaks;
 }
@@ -31,23 +32,7 @@ function peakOf(pid: number): number {
 }
 
 function descendants(pid: number): number[] {
-  return childrenOf(pid).flatMap((child) => [child, ...descendants(child)]);
-}
-
-function childrenOf(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
-
-function commandOf(pid: number): string | undefined {
-  try {
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-  } catch {
-    return undefined;
-  }
+  return childPids(pid).flatMap((child) => [child, ...descendants(child)]);
 }
 
 export async function databaseSize(databaseUrl: string): Promise<number> {

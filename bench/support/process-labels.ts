@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { childPids, commandName } from './proc.ts';
 
 /**
  * Names for the CPU report: the bench process, `kassa start` (the API) and the `kassa worker` it forks. Other
@@ -12,20 +12,4 @@ export function processLabels(benchPid: number, kassaPid: number, redisPid: numb
   for (const pid of childPids(kassaPid)) if (commandName(pid) === 'node') labels.set(pid, 'kassa worker');
   if (redisPid !== undefined) labels.set(redisPid, 'redis-server');
   return labels;
-}
-
-function childPids(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
-
-function commandName(pid: number): string | undefined {
-  try {
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-  } catch {
-    return undefined;
-  }
 }

@@ -1,7 +1,6 @@
-import { backoffDelay } from '../domain/backoff.ts';
-import { signWebhook } from '../domain/webhook-signature.ts';
 import { findCallbackDelivery, recordCallbackAttempt } from '../db/repositories/callback-deliveries.ts';
 import type { ServiceContext } from './context.ts';
+import { attemptSignedPost } from './signed-post.ts';
 
 const MAX_ERROR_LENGTH = 500;
 
@@ -13,32 +12,8 @@ const MAX_ERROR_LENGTH = 500;
 export async function deliverCallback(context: Pick<ServiceContext, 'db' | 'config' | 'logger'>, deliveryId: string): Promise<number | undefined> {
   const delivery = await findCallbackDelivery(context.db, deliveryId);
   if (!delivery || delivery.status !== 'pending') return undefined;
-  const body = JSON.stringify(delivery.body);
-  let responseStatus: number | null = null;
-  let error: string | null = null;
-  try {
-    const response = await fetch(delivery.url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        ...(delivery.secret ? { 'kassa-signature': signWebhook(delivery.secret, body, Math.floor(Date.now() / 1000)) } : {}),
-        'kassa-event': delivery.eventType,
-        'kassa-delivery': delivery.id,
-      },
-      body,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(context.config.WEBHOOK_TIMEOUT_MS),
-    });
-    responseStatus = response.status;
-    await response.body?.cancel();
-  } catch (failure) {
-    error = (failure as Error).message.slice(0, MAX_ERROR_LENGTH);
-  }
-  const delivered = responseStatus !== null && responseStatus >= 200 && responseStatus < 300;
-  const delayMs = backoffDelay(delivery.attempts, context.config.WEBHOOK_BASE_DELAY_MS, 60 * 60 * 1000);
-  const windowClosed = Date.now() + delayMs > delivery.createdAt.getTime() + context.config.WEBHOOK_RETRY_WINDOW_MS;
-  const status = delivered ? 'delivered' : windowClosed ? 'failed' : 'pending';
-  await recordCallbackAttempt(context.db, delivery.id, { responseStatus, error }, { status, nextAttemptAt: status === 'pending' ? new Date(Date.now() + delayMs) : null });
-  if (status === 'failed') context.logger.warn({ deliveryId, eventType: delivery.eventType, lastStatus: responseStatus }, 'callback abandoned after its retry window');
-  return status === 'pending' ? delayMs : undefined;
+  const { attempt, next, retryInMs } = await attemptSignedPost(context.config, delivery, JSON.stringify(delivery.body));
+  await recordCallbackAttempt(context.db, delivery.id, { responseStatus: attempt.responseStatus, error: attempt.error?.slice(0, MAX_ERROR_LENGTH) ?? null }, next);
+  if (next.status === 'failed') context.logger.warn({ deliveryId, eventType: delivery.eventType, lastStatus: attempt.responseStatus }, 'callback abandoned after its retry window');
+  return retryInMs;
 }

@@ -1,13 +1,12 @@
 import { accountToRegister, type BeneficiaryAccount, type BeneficiaryOutcome } from '../domain/beneficiary.ts';
 import type { Caller, RequestOrigin } from '../domain/caller.ts';
-import { appendAudit } from '../db/repositories/audit-log.ts';
 import { insertBeneficiaries } from '../db/repositories/beneficiaries.ts';
 import type { ServiceContext } from './context.ts';
-import { queueCallback } from './queue-callback.ts';
-import { callbackDedupeKey, countResults, logResults, registrarIdempotency, registrationCallbackBody, type BeneficiaryResults, type RegistrarRequest } from './registrar-requests.ts';
-import { runOnce } from './run-once.ts';
+import { registrationCallbackBody, runRegistrarRequest, type BeneficiaryResults, type RegistrarOperation, type RegistrarRequest } from './registrar-requests.ts';
 
-const OPERATION = 'beneficiaries.register';
+const REGISTRATION: RegistrarOperation = {
+  name: 'beneficiaries.register', verb: 'registered', callbackEventType: 'beneficiaries.registered', callbackBody: registrationCallbackBody,
+};
 
 /**
  * Adds the beneficiaries a registrar sends to the account mapper. Each is judged on its own: one with a bad
@@ -15,7 +14,7 @@ const OPERATION = 'beneficiaries.register';
  * audit entry and the callback commit together.
  */
 export async function registerBeneficiaries(context: Pick<ServiceContext, 'db' | 'queues' | 'logger'>, caller: Caller, origin: RequestOrigin, request: RegistrarRequest): Promise<BeneficiaryResults> {
-  const { result: outcomes, replayed } = await runOnce(context.db, caller.organisationId, registrarIdempotency(OPERATION, request), async (trx) => {
+  return runRegistrarRequest(context, caller, origin, request, REGISTRATION, async (trx) => {
     const seen = new Set<string>();
     const accounts: BeneficiaryAccount[] = [];
     const judged = request.beneficiaries.map((entry): BeneficiaryOutcome | BeneficiaryAccount => {
@@ -34,19 +33,6 @@ export async function registerBeneficiaries(context: Pick<ServiceContext, 'db' |
       const outcome = { functionalId: item.functionalId, modality: item.modality, institutionCode: item.institutionCode };
       return duplicates.has(item.functionalId) ? { ...outcome, result: 'duplicate', reason: 'already registered by this institution' } : { ...outcome, result: 'registered' };
     });
-    await appendAudit(trx, {
-      organisationId: caller.organisationId, clientId: caller.clientId, actor: caller.clientName, action: OPERATION,
-      target: request.registeringInstitution, sourceIp: origin.sourceIp, requestId: origin.requestId,
-      detail: { registrarRequestId: request.requestId, ...countResults(outcomes), callback: request.callbackUrl !== undefined },
-    });
-    if (request.callbackUrl) {
-      await queueCallback(context, {
-        organisationId: caller.organisationId, url: request.callbackUrl, eventType: 'beneficiaries.registered',
-        body: registrationCallbackBody(request.requestId, outcomes), dedupeKey: callbackDedupeKey(OPERATION, request),
-      }, trx);
-    }
-    return outcomes;
+    return { outcomes };
   });
-  if (!replayed) logResults(context, request, outcomes, 'registered');
-  return { outcomes, replayed };
 }

@@ -1,10 +1,16 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { isModalityCode, maskFinancialAddress, type BeneficiaryEntry, type BeneficiaryOutcome } from '../domain/beneficiary.ts';
+import type { Caller, RequestOrigin } from '../domain/caller.ts';
+import type { Database } from '../db/knex.ts';
+import { appendAudit } from '../db/repositories/audit-log.ts';
 import type { ServiceContext } from './context.ts';
 import type { Idempotency } from './idempotent-replay.ts';
+import { queueCallback } from './queue-callback.ts';
+import { runOnce } from './run-once.ts';
 
-// What registering and updating beneficiaries share: the registrar's RequestID as idempotency key, the GovStack
-// callbacks that report per-beneficiary results, and what of those results may reach a log.
+// What registering and updating beneficiaries share: how a registrar's request runs (once per RequestID, its
+// audit entry and callback committed with the beneficiaries), the GovStack callbacks that report per-beneficiary
+// results, and what of those results may reach a log.
 
 /** A registration or an update of beneficiaries, as a registering institution sends it. */
 export interface RegistrarRequest {
@@ -22,11 +28,56 @@ export interface BeneficiaryResults {
   readonly replayed: boolean;
 }
 
+/** Registering or updating beneficiaries, as a route calls either. */
+export type RegistrarService = (context: Pick<ServiceContext, 'db' | 'queues' | 'logger'>, caller: Caller, origin: RequestOrigin, request: RegistrarRequest) => Promise<BeneficiaryResults>;
+
+/** What tells a registration from an update, to the steps they share. */
+export interface RegistrarOperation {
+  /** The audit action; it also keys the request's idempotency and its callback. */
+  readonly name: string;
+  /** What the beneficiaries that succeeded became, for the log. */
+  readonly verb: 'registered' | 'updated';
+  readonly callbackEventType: string;
+  readonly callbackBody: (requestId: string, outcomes: readonly BeneficiaryOutcome[]) => unknown;
+}
+
+/**
+ * Runs a registrar's request the first time its RequestID is seen: `apply` judges and writes the beneficiaries
+ * in the transaction, and the audit entry and the callback commit with them. A repeat answers the first
+ * outcomes without running or logging again.
+ */
+export async function runRegistrarRequest(
+  context: Pick<ServiceContext, 'db' | 'queues' | 'logger'>,
+  caller: Caller,
+  origin: RequestOrigin,
+  request: RegistrarRequest,
+  operation: RegistrarOperation,
+  apply: (trx: Database) => Promise<{ outcomes: BeneficiaryOutcome[]; auditDetail?: Record<string, unknown> }>,
+): Promise<BeneficiaryResults> {
+  const { result: outcomes, replayed } = await runOnce(context.db, caller.organisationId, registrarIdempotency(operation.name, request), async (trx) => {
+    const { outcomes, auditDetail } = await apply(trx);
+    await appendAudit(trx, {
+      organisationId: caller.organisationId, clientId: caller.clientId, actor: caller.clientName, action: operation.name,
+      target: request.registeringInstitution, sourceIp: origin.sourceIp, requestId: origin.requestId,
+      detail: { registrarRequestId: request.requestId, ...countResults(outcomes), callback: request.callbackUrl !== undefined, ...auditDetail },
+    });
+    if (request.callbackUrl) {
+      await queueCallback(context, {
+        organisationId: caller.organisationId, url: request.callbackUrl, eventType: operation.callbackEventType,
+        body: operation.callbackBody(request.requestId, outcomes), dedupeKey: callbackDedupeKey(operation.name, request),
+      }, trx);
+    }
+    return outcomes;
+  });
+  if (!replayed) logResults(context, request, outcomes, operation.verb);
+  return { outcomes, replayed };
+}
+
 /**
  * The registrar's RequestID is the idempotency key, per operation and registering institution. The hash covers
  * the beneficiaries as values, so the same request sent through either API generation is the same request.
  */
-export function registrarIdempotency(operation: string, request: RegistrarRequest): Idempotency {
+function registrarIdempotency(operation: string, request: RegistrarRequest): Idempotency {
   const entries = request.beneficiaries.map((entry) => [entry.functionalId, entry.modality ?? null, entry.financialAddress ?? null, entry.institutionCode ?? null]);
   return {
     key: `govstack ${JSON.stringify([operation, request.registeringInstitution, request.requestId])}`,
@@ -35,7 +86,7 @@ export function registrarIdempotency(operation: string, request: RegistrarReques
 }
 
 /** One callback per registrar request and operation, however often the request is sent. */
-export const callbackDedupeKey = (operation: string, request: RegistrarRequest) => `${operation} ${JSON.stringify([request.registeringInstitution, request.requestId])}`;
+const callbackDedupeKey = (operation: string, request: RegistrarRequest) => `${operation} ${JSON.stringify([request.registeringInstitution, request.requestId])}`;
 
 const succeeded = (outcome: BeneficiaryOutcome) => outcome.result === 'registered' || outcome.result === 'updated';
 
@@ -68,7 +119,7 @@ export function updateCallbackBody(updateRequestId: string, outcomes: readonly B
   return { requestID: newGovStackRequestId(), registerRequestID: updateRequestId, numberFailedCases: failures.length, failedCases: failures };
 }
 
-export function countResults(outcomes: readonly BeneficiaryOutcome[]): Record<BeneficiaryOutcome['result'], number> {
+function countResults(outcomes: readonly BeneficiaryOutcome[]): Record<BeneficiaryOutcome['result'], number> {
   const counts = { registered: 0, updated: 0, duplicate: 0, invalid: 0, unknown: 0 };
   for (const outcome of outcomes) counts[outcome.result] += 1;
   return counts;
@@ -77,7 +128,7 @@ export function countResults(outcomes: readonly BeneficiaryOutcome[]): Record<Be
 const LOGGED_REFUSALS = 20;
 
 /** Logs the counts, and a sample of the refusals with functional ids and addresses masked. */
-export function logResults(context: Pick<ServiceContext, 'logger'>, request: RegistrarRequest, outcomes: readonly BeneficiaryOutcome[], verb: 'registered' | 'updated'): void {
+function logResults(context: Pick<ServiceContext, 'logger'>, request: RegistrarRequest, outcomes: readonly BeneficiaryOutcome[], verb: 'registered' | 'updated'): void {
   context.logger.info({ registrarRequestId: request.requestId, registeringInstitution: request.registeringInstitution, ...countResults(outcomes) }, `beneficiaries ${verb}`);
   const refusals = outcomes
     .map((outcome, index) => ({ outcome, address: request.beneficiaries[index]?.financialAddress }))

@@ -1,13 +1,12 @@
 import { accountAfterUpdate, maskFinancialAddress, type BeneficiaryAccount, type BeneficiaryOutcome } from '../domain/beneficiary.ts';
 import type { Caller, RequestOrigin } from '../domain/caller.ts';
-import { appendAudit } from '../db/repositories/audit-log.ts';
 import { changeBeneficiaries, lockBeneficiaries } from '../db/repositories/beneficiaries.ts';
 import type { ServiceContext } from './context.ts';
-import { queueCallback } from './queue-callback.ts';
-import { callbackDedupeKey, countResults, logResults, registrarIdempotency, updateCallbackBody, type BeneficiaryResults, type RegistrarRequest } from './registrar-requests.ts';
-import { runOnce } from './run-once.ts';
+import { runRegistrarRequest, updateCallbackBody, type BeneficiaryResults, type RegistrarOperation, type RegistrarRequest } from './registrar-requests.ts';
 
-const OPERATION = 'beneficiaries.update';
+const UPDATE: RegistrarOperation = {
+  name: 'beneficiaries.update', verb: 'updated', callbackEventType: 'beneficiaries.updated', callbackBody: updateCallbackBody,
+};
 
 const auditedAccount = (account: BeneficiaryAccount) => ({ modality: account.modality, maskedAddress: maskFinancialAddress(account.financialAddress), institutionCode: account.institutionCode });
 
@@ -18,7 +17,7 @@ const auditedAccount = (account: BeneficiaryAccount) => ({ modality: account.mod
  * beneficiary's account before and after, masked.
  */
 export async function updateBeneficiaries(context: Pick<ServiceContext, 'db' | 'queues' | 'logger'>, caller: Caller, origin: RequestOrigin, request: RegistrarRequest): Promise<BeneficiaryResults> {
-  const { result: outcomes, replayed } = await runOnce(context.db, caller.organisationId, registrarIdempotency(OPERATION, request), async (trx) => {
+  return runRegistrarRequest(context, caller, origin, request, UPDATE, async (trx) => {
     const current = await lockBeneficiaries(trx, caller.organisationId, request.registeringInstitution, [...new Set(request.beneficiaries.map((entry) => entry.functionalId))]);
     const seen = new Set<string>();
     const accounts: BeneficiaryAccount[] = [];
@@ -34,22 +33,7 @@ export async function updateBeneficiaries(context: Pick<ServiceContext, 'db' | '
       return { ...outcome, institutionCode: updated.account.institutionCode, result: 'updated' };
     });
     await changeBeneficiaries(trx, caller.organisationId, request.registeringInstitution, accounts);
-    await appendAudit(trx, {
-      organisationId: caller.organisationId, clientId: caller.clientId, actor: caller.clientName, action: OPERATION,
-      target: request.registeringInstitution, sourceIp: origin.sourceIp, requestId: origin.requestId,
-      detail: {
-        registrarRequestId: request.requestId, ...countResults(outcomes), callback: request.callbackUrl !== undefined,
-        changes: accounts.map((account) => ({ functionalId: account.functionalId, from: auditedAccount(current.get(account.functionalId)!), to: auditedAccount(account) })),
-      },
-    });
-    if (request.callbackUrl) {
-      await queueCallback(context, {
-        organisationId: caller.organisationId, url: request.callbackUrl, eventType: 'beneficiaries.updated',
-        body: updateCallbackBody(request.requestId, outcomes), dedupeKey: callbackDedupeKey(OPERATION, request),
-      }, trx);
-    }
-    return outcomes;
+    const changes = accounts.map((account) => ({ functionalId: account.functionalId, from: auditedAccount(current.get(account.functionalId)!), to: auditedAccount(account) }));
+    return { outcomes, auditDetail: { changes } };
   });
-  if (!replayed) logResults(context, request, outcomes, 'updated');
-  return { outcomes, replayed };
 }

@@ -1,24 +1,14 @@
 import assert from 'node:assert/strict';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { apiClient, type JsonResponse } from '../support/http.ts';
-import { eventually, startTestKassa, type TestKassa } from '../support/kassa.ts';
-import { startPushReceiver, type PushReceiver } from '../support/push-receiver.ts';
+import { randomUUID } from 'node:crypto';
+import { finalPush, msisdn, newFunctionalId, newRequestId, PROGRAM_FUNDING, startGovStackKassa } from '../support/govstack.ts';
+import type { apiClient, JsonResponse } from '../support/http.ts';
+import { eventually, type TestKassa } from '../support/kassa.ts';
+import type { PushReceiver } from '../support/push-receiver.ts';
 
 type Api = ReturnType<typeof apiClient>;
 
-const FUNDING = { type: 'iban', value: 'GB82WEST12345698765432' };
 const INSTITUTION = 'SOCIALREG001';
 const TENANT = 'ministry';
-
-const newFunctionalId = () => randomBytes(10).toString('hex');
-const newRequestId = () => randomBytes(6).toString('hex');
-let phoneCounter = 100;
-/** A fresh MSISDN the sandbox pays; `ending` picks its answer instead (0000 declined AC04, 0001 declined AM04). */
-const msisdn = (ending?: string) => {
-  phoneCounter += 1;
-  const phone = `+2547${String(Math.floor(Math.random() * 1e4)).padStart(4, '0')}${String(phoneCounter).padStart(4, '0')}`;
-  return ending ? `${phone.slice(0, -4)}${ending}` : phone;
-};
 
 function instruction(requestId: string, credit: { key: string; value: string }[], overrides: Record<string, unknown> = {}) {
   return { requestId, creditParty: credit, debitParty: [], paymentMode: 'mojaloop', amount: 10, currency: 'KES', descriptionText: 'child grant', ...overrides };
@@ -39,21 +29,13 @@ describe('GovStack v3 bulk payments (e2e: /batchtransactions, /api/v1/batch, /ap
   let stranger: Api;
 
   before(async function () {
-    receiver = await startPushReceiver({
-      path: '/sbb/callback',
-      keysOf: ({ text }) => {
-        const body = JSON.parse(text) as { batchId?: string; registerRequestID?: string };
-        return [body.batchId ?? body.registerRequestID ?? ''];
-      },
-    });
-    kassa = await startTestKassa({ backend: 'postgres', env: { BATCH_MONITOR_MS: '200', BATCH_CHUNK_ROWS: '50' } });
-    const admin = apiClient(kassa.url, await kassa.issueKey('gs-ministry', ['admin']));
-    agency = apiClient(kassa.url, await kassa.issueKey('gs-ministry', ['benefits:write']));
-    stranger = apiClient(kassa.url, await kassa.issueKey('gs-other-ministry', ['benefits:write']));
-    for (const [code, budget] of [['CHILD', '1000000.00'], ['ELDER', '1000000.00'], ['POOR', '5.00']] as const) {
-      const created = await admin.post('/v1/programs', { code, name: `${code} grant`, currency: 'KES', funding_account: FUNDING, budget, approval_threshold: '900000.00', default: code === 'CHILD' }, randomUUID());
-      assert.equal(created.status, 201, JSON.stringify(created.body));
-    }
+    ({ kassa, receiver, agency, stranger } = await startGovStackKassa({
+      callbackPath: '/sbb/callback',
+      requestIdField: 'registerRequestID',
+      organisations: { agency: 'gs-ministry', stranger: 'gs-other-ministry' },
+      programs: [['CHILD', '1000000.00'], ['ELDER', '1000000.00'], ['POOR', '5.00']].map(([code, budget]) =>
+        ({ code, name: `${code} grant`, budget, approval_threshold: '900000.00', default: code === 'CHILD' })),
+    }));
   });
 
   after(async function () {
@@ -85,13 +67,6 @@ describe('GovStack v3 bulk payments (e2e: /batchtransactions, /api/v1/batch, /ap
   const detail = (api: Api, query: string, tenant: string | null = TENANT) => api.get(`/api/v1/batch/detail?${query}`, tenant === null ? {} : { 'Platform-TenantId': tenant });
   const batchCount = async () => Number((await kassa.runtime.context.db('batches').count({ count: '*' }))[0]!.count);
 
-  /** The last status the batch's callback was told, once it says nothing is ongoing any more. */
-  async function finalPush(batchId: string, timeoutMs = 30_000) {
-    return eventually(async () => {
-      const done = receiver.about(batchId).find((push) => JSON.parse(push.text).note === 'batch completed');
-      return done && { push: done, body: JSON.parse(done.text) };
-    }, { what: `the final status of batch ${batchId}`, timeoutMs });
-  }
 
   it('when a raw batch names payees by functional ID and by MSISDN, then 202 gives its batchId, it is paid, and the final callback and the summary add up', async function () {
     const [paid, declined, elsewhere, unknown] = [newFunctionalId(), newFunctionalId(), newFunctionalId(), newFunctionalId()];
@@ -105,14 +80,14 @@ describe('GovStack v3 bulk payments (e2e: /batchtransactions, /api/v1/batch, /ap
       instruction('INS-ELSEWHERE-3', [{ key: 'FUNCTIONAL_ID', value: elsewhere }]),
       instruction('INS-UNKNOWN-4', [{ key: 'FUNCTIONAL_ID', value: unknown }]),
       instruction('INS-MSISDN-5', [{ key: 'MSISDN', value: direct }], { amount: 7.25 }),
-      instruction('INS-AM04-6', [{ key: 'msisdn', value: msisdn('0001') }], { debitParty: [{ key: 'IBAN', value: FUNDING.value }] }),
+      instruction('INS-AM04-6', [{ key: 'msisdn', value: msisdn('0001') }], { debitParty: [{ key: 'IBAN', value: PROGRAM_FUNDING.value }] }),
     ];
     const accepted = await submit(agency, body, correlationId);
     assert.equal(accepted.status, 202, JSON.stringify(accepted.body));
     assert.deepEqual(Object.keys(accepted.body), ['batchId']);
     const { batchId } = accepted.body as { batchId: string };
 
-    const { push, body: final } = await finalPush(batchId);
+    const { push, body: final } = await finalPush(receiver, batchId);
     const target = new URL(push.target, 'http://receiver');
     assert.equal(target.pathname, '/sbb/callback');
     assert.equal(target.searchParams.get('batchId'), batchId);
@@ -179,7 +154,7 @@ describe('GovStack v3 bulk payments (e2e: /batchtransactions, /api/v1/batch, /ap
     const body = Array.from({ length: 5 }, (_, index) => instruction(`PAGE-${index + 1}`, [{ key: 'MSISDN', value: index % 2 === 0 ? msisdn('0000') : msisdn() }]));
     const accepted = await submit(agency, body, randomUUID());
     const { batchId } = accepted.body as { batchId: string };
-    await finalPush(batchId);
+    await finalPush(receiver, batchId);
     const ids = (response: JsonResponse) => response.body.map((item: { requestId: string }) => item.requestId);
     assert.deepEqual(ids(await detail(agency, `batchId=${batchId}&pageNo=0&pageSize=2`)), ['PAGE-1', 'PAGE-2']);
     assert.deepEqual(ids(await detail(agency, `batchId=${batchId}&pageNo=1&pageSize=2`)), ['PAGE-3', 'PAGE-4']);
@@ -207,7 +182,7 @@ describe('GovStack v3 bulk payments (e2e: /batchtransactions, /api/v1/batch, /ap
     const other = await submit(agency, [instruction('DUP-1', [{ key: 'MSISDN', value: msisdn() }])], correlationId);
     assertRefusal(other, 409, correlationId, /X-CorrelationID was already used for a batch with other content/);
     assert.equal(await batchCount(), before);
-    await finalPush(first.body.batchId);
+    await finalPush(receiver, first.body.batchId);
   });
 
   it('when a header is missing or a field is missing or invalid, then 400 names it and no batch is stored', async function () {
@@ -243,7 +218,7 @@ describe('GovStack v3 bulk payments (e2e: /batchtransactions, /api/v1/batch, /ap
   it('when X-Program-Id names a program, then the batch is paid from it rather than from the default program', async function () {
     const accepted = await submit(agency, [instruction('ELDER-1', [{ key: 'MSISDN', value: msisdn() }], { amount: 3 })], randomUUID(), { 'X-Program-Id': 'ELDER' });
     assert.equal(accepted.status, 202, JSON.stringify(accepted.body));
-    await finalPush(accepted.body.batchId);
+    await finalPush(receiver, accepted.body.batchId);
     const batch = await kassa.runtime.context.db('batches as b').join('programs as p', 'p.id', 'b.program_id').where('b.id', accepted.body.batchId).first('p.code');
     assert.equal(batch.code, 'ELDER');
   });
@@ -276,7 +251,7 @@ describe('GovStack v3 bulk payments (e2e: /batchtransactions, /api/v1/batch, /ap
     const unknownCorrelation = randomUUID();
     assertRefusal(await agency.get(`/api/v1/batch?X-CorrelationID=${unknownCorrelation}`), 404, unknownCorrelation, /does not exist/);
     assert.equal((await agency.get(`/api/v1/batch?batchId=${batchId}`)).status, 200);
-    await finalPush(batchId);
+    await finalPush(receiver, batchId);
   });
 
   it('when a CSV file of a few hundred rows names registered functional IDs, then it is streamed in, paid, and the final callback adds up', async function () {
@@ -287,7 +262,7 @@ describe('GovStack v3 bulk payments (e2e: /batchtransactions, /api/v1/batch, /ap
     const correlationId = randomUUID();
     const accepted = await submitCsv(`${header}\n${lines.join('\n')}\n`, correlationId);
     assert.equal(accepted.status, 202, JSON.stringify(accepted.body));
-    const { body: final } = await finalPush(accepted.body.batchId, 60_000);
+    const { body: final } = await finalPush(receiver, accepted.body.batchId, 60_000);
     assert.equal(final.TotalTransactions, 300);
     assert.equal(final.completed, 297);
     assert.equal(final.failed, 3);

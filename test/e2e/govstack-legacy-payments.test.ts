@@ -1,26 +1,17 @@
 import assert from 'node:assert/strict';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { apiClient, type JsonResponse } from '../support/http.ts';
-import { eventually, startTestKassa, type TestKassa } from '../support/kassa.ts';
-import { startPushReceiver, type PushReceiver } from '../support/push-receiver.ts';
+import { randomBytes } from 'node:crypto';
+import { finalPush, msisdn, newFunctionalId, newRequestId, startGovStackKassa } from '../support/govstack.ts';
+import type { apiClient, JsonResponse } from '../support/http.ts';
+import { eventually, type TestKassa } from '../support/kassa.ts';
+import type { PushReceiver } from '../support/push-receiver.ts';
 
 type Api = ReturnType<typeof apiClient>;
 
-const FUNDING = { type: 'iban', value: 'GB82WEST12345698765432' };
 /** SourceBBID: the registering institution, 12 characters. */
 const SOURCE = 'SOCIALPROT01';
 
-/** RequestID and BatchID are 12 characters, InstructionID 16, PayeeFunctionalID 20. */
-const newRequestId = () => randomBytes(6).toString('hex');
+/** InstructionID is 16 characters. */
 const newInstructionId = () => randomBytes(8).toString('hex');
-const newFunctionalId = () => randomBytes(10).toString('hex');
-let phoneCounter = 100;
-/** A fresh MSISDN the sandbox pays; `ending` picks its answer instead (0000 declined AC04). */
-const msisdn = (ending?: string) => {
-  phoneCounter += 1;
-  const phone = `+2547${String(Math.floor(Math.random() * 1e4)).padStart(4, '0')}${String(phoneCounter).padStart(4, '0')}`;
-  return ending ? `${phone.slice(0, -4)}${ending}` : phone;
-};
 
 function credit(payee: string, overrides: Record<string, unknown> = {}) {
   return { InstructionID: newInstructionId(), PayeeFunctionalID: payee, Amount: 10, Currency: 'KES', Narration: 'child grant', ...overrides };
@@ -49,19 +40,12 @@ describe('GovStack legacy bulk payment and pre-payment validation (e2e: /bulk-pa
   let stranger: Api;
 
   before(async function () {
-    receiver = await startPushReceiver({
-      path: '/source-bb/callback',
-      keysOf: ({ text }) => {
-        const body = JSON.parse(text) as { batchId?: string; RequestID?: string };
-        return [body.batchId ?? body.RequestID ?? ''];
-      },
-    });
-    kassa = await startTestKassa({ backend: 'postgres', env: { BATCH_MONITOR_MS: '200', BATCH_CHUNK_ROWS: '50' } });
-    const admin = apiClient(kassa.url, await kassa.issueKey('legacy-ministry', ['admin']));
-    agency = apiClient(kassa.url, await kassa.issueKey('legacy-ministry', ['benefits:write']));
-    stranger = apiClient(kassa.url, await kassa.issueKey('legacy-other-ministry', ['benefits:write']));
-    const created = await admin.post('/v1/programs', { code: 'CHILD', name: 'Child grant', currency: 'KES', funding_account: FUNDING, budget: '100000.00', approval_threshold: '90000.00', default: true }, randomUUID());
-    assert.equal(created.status, 201, JSON.stringify(created.body));
+    ({ kassa, receiver, agency, stranger } = await startGovStackKassa({
+      callbackPath: '/source-bb/callback',
+      requestIdField: 'RequestID',
+      organisations: { agency: 'legacy-ministry', stranger: 'legacy-other-ministry' },
+      programs: [{ code: 'CHILD', name: 'Child grant', budget: '100000.00', approval_threshold: '90000.00', default: true }],
+    }));
   });
 
   after(async function () {
@@ -82,13 +66,6 @@ describe('GovStack legacy bulk payment and pre-payment validation (e2e: /bulk-pa
     api.call('POST', path, { body, headers: callback === undefined ? {} : { 'X-Callback-URL': callback } });
   const count = async (table: string) => Number((await kassa.runtime.context.db(table).count({ count: '*' }))[0]!.count);
 
-  async function finalPush(batchId: string) {
-    return eventually(async () => {
-      const done = receiver.about(batchId).find((push) => JSON.parse(push.text).note === 'batch completed');
-      return done && { push: done, body: JSON.parse(done.text) };
-    }, { what: `the final status of batch ${batchId}`, timeoutMs: 30_000 });
-  }
-
   describe('/bulk-payment', function () {
     it('when a bulk payment names registered functional IDs, then "00" names the batch, it is paid, and the callback and the detail report every instruction', async function () {
       const [paid, declined, unknown] = [newFunctionalId(), newFunctionalId(), newFunctionalId()];
@@ -100,7 +77,7 @@ describe('GovStack legacy bulk payment and pre-payment validation (e2e: /bulk-pa
       assertReply(answer, 200, '00', body.RequestID, /^Bulk payment received as batch [0-9a-f-]{36} of 3 instructions/);
       const batchId = batchIdOf(answer);
 
-      const { push, body: final } = await finalPush(batchId);
+      const { push, body: final } = await finalPush(receiver, batchId);
       assert.equal(push.target, '/source-bb/callback');
       assert.equal(final.requestId, body.RequestID);
       assert.equal(final.TotalTransactions, 3);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { BATCH_QUEUE } from '../../src/queue/names.ts';
-import { startChildWorker, stopAllChildWorkers, type ChildWorker } from '../support/child-worker.ts';
+import { childWorkersPerTest } from '../support/child-worker.ts';
 import { apiClient } from '../support/http.ts';
 import { QUEUE_BACKENDS, eventually, startTestKassa, type TestKassa } from '../support/kassa.ts';
 import { wipeQueues } from '../support/wipe-queues.ts';
@@ -52,14 +52,10 @@ for (const backend of QUEUE_BACKENDS) {
   describe(`batch recovery (${backend} queues)`, function () {
     this.timeout(150_000);
     let kassa: TestKassa | undefined;
-    let children: ChildWorker[] = [];
+    const children = childWorkersPerTest();
 
     afterEach(async function () {
-      if (this.currentTest?.state === 'failed') {
-        for (const started of children) console.error(`--- child worker ${started.pid} output (last lines):\n${started.output()}`);
-      }
-      children = [];
-      await stopAllChildWorkers();
+      await children.stop(this.currentTest);
       await kassa?.stop();
       kassa = undefined;
     });
@@ -68,8 +64,7 @@ for (const backend of QUEUE_BACKENDS) {
       kassa = await startTestKassa({ backend, workers: false, env: BATCH_ENV });
       // Slower than the rail timeout: chunks hang on the rail, so the kill lands on chunk jobs in flight.
       kassa.simulator.setBehaviour({ mode: 'slow', delayMs: 1500 });
-      const doomed = await startChildWorker(kassa);
-      children.push(doomed);
+      const doomed = await children.start(kassa);
       const { api, admin, batchId } = await submitBatch(kassa);
       const batches = kassa.runtime.context.queues.queue(BATCH_QUEUE);
       await eventually(async () => {
@@ -81,7 +76,7 @@ for (const backend of QUEUE_BACKENDS) {
       assert.ok(atKill.body.payments.completed.count < PAYMENTS, 'the worker was killed before the batch was paid');
 
       kassa.simulator.setBehaviour({ mode: 'normal' });
-      children.push(await startChildWorker(kassa));
+      await children.start(kassa);
       await assertPaidExactlyOnce(kassa, api, admin, batchId);
     });
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { INQUIRY_QUEUE, dispatchQueueName } from '../../src/queue/names.ts';
-import { startChildWorker, stopAllChildWorkers, type ChildWorker } from '../support/child-worker.ts';
+import { childWorkersPerTest } from '../support/child-worker.ts';
 import { apiClient, benefitOrder } from '../support/http.ts';
 import { QUEUE_BACKENDS, eventually, startTestKassa, type TestKassa } from '../support/kassa.ts';
 import { wipeQueues } from '../support/wipe-queues.ts';
@@ -141,24 +141,15 @@ for (const backend of QUEUE_BACKENDS) {
   describe(`pipeline faults (${backend} queues)`, function () {
     this.timeout(60_000);
     let kassa: TestKassa | undefined;
-    let children: ChildWorker[] = [];
+    const children = childWorkersPerTest();
 
     const launch = async (options: { workers?: boolean; env?: Record<string, string> } = {}) => {
       kassa = await startTestKassa({ backend, ...options });
       return kassa;
     };
-    const child = async (of: TestKassa) => {
-      const started = await startChildWorker(of);
-      children.push(started);
-      return started;
-    };
 
     afterEach(async function () {
-      if (this.currentTest?.state === 'failed') {
-        for (const started of children) console.error(`--- child worker ${started.pid} output (last lines):\n${started.output()}`);
-      }
-      children = [];
-      await stopAllChildWorkers();
+      await children.stop(this.currentTest);
       await kassa?.stop();
       kassa = undefined;
     });
@@ -167,7 +158,7 @@ for (const backend of QUEUE_BACKENDS) {
       const k = await launch({ workers: false });
       const api = await clientFor(k);
       k.simulator.setBehaviour({ mode: 'slow', delayMs: 1500 });
-      const doomed = await child(k);
+      const doomed = await children.start(k);
 
       // 1500 ms is beyond the 1000 ms rail timeout: dispatches time out into `unknown` and their inquiries
       // time out too, so the kill lands on dispatches and inquiries in flight.
@@ -179,7 +170,7 @@ for (const backend of QUEUE_BACKENDS) {
       assert.ok(count(atKill, 'submitted', 'unknown') > 0, `orders left in flight by the killed worker: ${JSON.stringify(atKill)}`);
       assert.ok(count(atKill, 'completed') < ids.length, 'the worker was killed before it finished');
       k.simulator.setBehaviour({ mode: 'normal' });
-      await child(k);
+      await children.start(k);
 
       await allCompleted(k, ids.length);
       await assertExecutedExactlyOnce(k, ids.length);
@@ -248,12 +239,12 @@ for (const backend of QUEUE_BACKENDS) {
     it('when two worker processes share the queues, then no order is dispatched twice and each key is executed exactly once', async () => {
       const k = await launch({ workers: false });
       const api = await clientFor(k);
-      await Promise.all([child(k), child(k)]);
+      await Promise.all([children.start(k), children.start(k)]);
 
       const ids = await submitOrders(api, 500);
       await allCompleted(k, ids.length);
       await assertExecutedExactlyOnce(k, ids.length, { requestedOnce: true });
-      assert.ok(children.every((started) => !started.exited), 'both worker processes ran to the end');
+      assert.ok(children.started.every((started) => !started.exited), 'both worker processes ran to the end');
     });
 
     it('when the rail declines, then the order fails at once with the rail’s reason code and is never retried', async () => {

@@ -130,9 +130,38 @@ export async function startChildWorker(kassa: TestKassa, options: { env?: Record
   return child;
 }
 
-/** Stops every child worker still running; for `after`/`afterEach` hooks. */
-export async function stopAllChildWorkers(): Promise<void> {
-  await Promise.all([...running].map((child) => child.stop()));
+/** The child workers a suite's tests start, kept so its `afterEach` can show their output and stop them. */
+export interface ChildWorkers {
+  /** Starts a child worker joined to `kassa` and keeps it until `stop`. */
+  start(kassa: TestKassa, options?: { env?: Record<string, string>; readyTimeoutMs?: number }): Promise<ChildWorker>;
+  /** The children started since the last `stop`. */
+  readonly started: readonly ChildWorker[];
+  /**
+   * For `afterEach`, before the Kassa the children joined stops: prints their last lines when `test` failed, since
+   * what went wrong in a child shows only in its own log, then stops every child still running.
+   */
+  stop(test: Mocha.Test | undefined): Promise<void>;
+}
+
+export function childWorkersPerTest(): ChildWorkers {
+  let started: ChildWorker[] = [];
+  return {
+    async start(kassa, options) {
+      const child = await startChildWorker(kassa, options);
+      started.push(child);
+      return child;
+    },
+    get started() {
+      return started;
+    },
+    async stop(test) {
+      if (test?.state === 'failed') {
+        for (const child of started) console.error(`--- child worker ${child.pid} output (last lines):\n${child.output()}`);
+      }
+      started = [];
+      await Promise.all([...running].map((child) => child.stop()));
+    },
+  };
 }
 
 function isReadyLine(line: string): boolean {

@@ -4,7 +4,7 @@ import { MODALITY_CODES, type Beneficiary } from '../../domain/beneficiary.ts';
 import type { ServiceContext } from '../../services/context.ts';
 import { lookUpBeneficiaries } from '../../services/look-up-beneficiaries.ts';
 import { registerBeneficiaries } from '../../services/register-beneficiaries.ts';
-import type { BeneficiaryResults } from '../../services/registrar-requests.ts';
+import type { BeneficiaryResults, RegistrarRequest, RegistrarService } from '../../services/registrar-requests.ts';
 import { updateBeneficiaries } from '../../services/update-beneficiaries.ts';
 import { callerOf } from '../middleware/authenticate.ts';
 import { originOf } from '../request-parts.ts';
@@ -77,48 +77,57 @@ function presentLookup(requestId: string, beneficiaries: readonly Beneficiary[])
   };
 }
 
+const registeringInstitutionOf = (req: Request) => headerOf(req, REGISTERING_INSTITUTION_HEADERS);
+
+/** The headers a registration and an update both read, each under any of its spellings. */
+const writeHeaders = (req: Request) => ({ 'X-Callback-URL': headerOf(req, CALLBACK_URL_HEADERS), 'X-Registering-Institution-ID': registeringInstitutionOf(req) });
+
+function readRegistration(req: Request): RegistrarRequest {
+  const [headers, body] = acceptParts(
+    givenRequestId(req.body),
+    parsePart(registrationHeaders, writeHeaders(req), 'header'),
+    parsePart(registrationBody, req.body, 'body'),
+  );
+  return {
+    requestId: body.RequestID,
+    registeringInstitution: headers['X-Registering-Institution-ID'],
+    callbackUrl: headers['X-Callback-URL'],
+    beneficiaries: body.Beneficiaries.map((beneficiary) => ({
+      functionalId: beneficiary.payeeIdentity, modality: beneficiary.PaymentModality, financialAddress: beneficiary.FinancialAddress, institutionCode: beneficiary.bankingInstitutionCode,
+    })),
+  };
+}
+
+function readUpdate(req: Request): RegistrarRequest {
+  const [headers, body] = acceptParts(
+    givenRequestId(req.body),
+    parsePart(updateHeaders, writeHeaders(req), 'header'),
+    parsePart(updateBody, req.body, 'body'),
+  );
+  // The update names its institution in the body; a header that says otherwise is a mistake, not a choice.
+  if (headers['X-Registering-Institution-ID'] !== undefined && headers['X-Registering-Institution-ID'] !== body.sourceBBID) {
+    throw new GovStackRejection(400, 'Bad request: header X-Registering-Institution-ID does not match sourceBBID', body.requestID);
+  }
+  return {
+    requestId: body.requestID,
+    registeringInstitution: body.sourceBBID,
+    callbackUrl: headers['X-Callback-URL'],
+    beneficiaries: body.beneficiaries.map((beneficiary) => ({
+      functionalId: beneficiary.payeeIdentity, modality: beneficiary.paymentModality, financialAddress: beneficiary.financialAddress, institutionCode: beneficiary.bankingInstitutionCode,
+    })),
+  };
+}
+
 export function govStackAccountMapperRouter(context: ServiceContext): Router {
   const router = Router();
   const guards = govStackGuards(context);
-  const registeringInstitutionOf = (req: Request) => headerOf(req, REGISTERING_INSTITUTION_HEADERS);
+  const handle = (service: RegistrarService, verb: 'registered' | 'updated', read: (req: Request) => RegistrarRequest) => async (req: Request, res: Response) => {
+    const request = read(req);
+    acknowledge(res, request.requestId, await service(context, callerOf(res), originOf(req, res), request), verb);
+  };
 
-  router.post('/identityAccountMapper/beneficiary', ...guards, async (req, res) => {
-    const [headers, body] = acceptParts(
-      givenRequestId(req.body),
-      parsePart(registrationHeaders, { 'X-Callback-URL': headerOf(req, CALLBACK_URL_HEADERS), 'X-Registering-Institution-ID': registeringInstitutionOf(req) }, 'header'),
-      parsePart(registrationBody, req.body, 'body'),
-    );
-    const results = await registerBeneficiaries(context, callerOf(res), originOf(req, res), {
-      requestId: body.RequestID,
-      registeringInstitution: headers['X-Registering-Institution-ID'],
-      callbackUrl: headers['X-Callback-URL'],
-      beneficiaries: body.Beneficiaries.map((beneficiary) => ({
-        functionalId: beneficiary.payeeIdentity, modality: beneficiary.PaymentModality, financialAddress: beneficiary.FinancialAddress, institutionCode: beneficiary.bankingInstitutionCode,
-      })),
-    });
-    acknowledge(res, body.RequestID, results, 'registered');
-  });
-
-  router.put('/identityAccountMapper/beneficiary', ...guards, async (req, res) => {
-    const [headers, body] = acceptParts(
-      givenRequestId(req.body),
-      parsePart(updateHeaders, { 'X-Callback-URL': headerOf(req, CALLBACK_URL_HEADERS), 'X-Registering-Institution-ID': registeringInstitutionOf(req) }, 'header'),
-      parsePart(updateBody, req.body, 'body'),
-    );
-    // The update names its institution in the body; a header that says otherwise is a mistake, not a choice.
-    if (headers['X-Registering-Institution-ID'] !== undefined && headers['X-Registering-Institution-ID'] !== body.sourceBBID) {
-      throw new GovStackRejection(400, 'Bad request: header X-Registering-Institution-ID does not match sourceBBID', body.requestID);
-    }
-    const results = await updateBeneficiaries(context, callerOf(res), originOf(req, res), {
-      requestId: body.requestID,
-      registeringInstitution: body.sourceBBID,
-      callbackUrl: headers['X-Callback-URL'],
-      beneficiaries: body.beneficiaries.map((beneficiary) => ({
-        functionalId: beneficiary.payeeIdentity, modality: beneficiary.paymentModality, financialAddress: beneficiary.financialAddress, institutionCode: beneficiary.bankingInstitutionCode,
-      })),
-    });
-    acknowledge(res, body.requestID, results, 'updated');
-  });
+  router.post('/identityAccountMapper/beneficiary', ...guards, handle(registerBeneficiaries, 'registered', readRegistration));
+  router.put('/identityAccountMapper/beneficiary', ...guards, handle(updateBeneficiaries, 'updated', readUpdate));
 
   // The lookups answer with the data itself, so the X-Callback_URL the files also list is accepted but not needed.
   router.get('/beneficiary', ...guards, async (req, res) => {

@@ -1,9 +1,8 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import type { Caller, RequestOrigin } from '../../domain/caller.ts';
 import type { ServiceContext } from '../../services/context.ts';
 import { registerBeneficiaries } from '../../services/register-beneficiaries.ts';
-import type { BeneficiaryResults, RegistrarRequest } from '../../services/registrar-requests.ts';
+import type { BeneficiaryResults, RegistrarService } from '../../services/registrar-requests.ts';
 import { updateBeneficiaries } from '../../services/update-beneficiaries.ts';
 import { callerOf } from '../middleware/authenticate.ts';
 import { originOf } from '../request-parts.ts';
@@ -30,8 +29,6 @@ const legacyBody = caseInsensitiveObject({
     .max(MAX_BENEFICIARIES_PER_REQUEST),
 });
 
-type Operation = (context: ServiceContext, caller: Caller, origin: RequestOrigin, request: RegistrarRequest) => Promise<BeneficiaryResults>;
-
 function reply(res: Response, requestId: string, results: BeneficiaryResults, verb: 'registered' | 'updated'): void {
   const failures = results.outcomes.filter((outcome) => outcome.result !== verb);
   if (results.replayed) res.setHeader('Idempotent-Replayed', 'true');
@@ -46,7 +43,7 @@ function reply(res: Response, requestId: string, results: BeneficiaryResults, ve
 export function govStackLegacyBeneficiariesRouter(context: ServiceContext): Router {
   const router = Router();
   const guards = govStackGuards(context);
-  const handle = (operation: Operation, verb: 'registered' | 'updated') => async (req: Request, res: Response) => {
+  const handle = (operation: RegistrarService, verb: 'registered' | 'updated') => async (req: Request, res: Response) => {
     const [body] = acceptParts(givenRequestId(req.body), parsePart(legacyBody, req.body, 'body'));
     const results = await operation(context, callerOf(res), originOf(req, res), {
       requestId: body.RequestID,
