@@ -207,6 +207,7 @@ describe('audit log (e2e, postgres queues)', () => {
       await assert.rejects(db('order_events').del(), refusal);
       await assert.rejects(db.raw('TRUNCATE order_events'), refusal);
       await assert.rejects(db.raw('TRUNCATE orders CASCADE'), refusal);
+      await assert.rejects(db('orders').del(), refusal);
       assert.deepEqual(await db('order_events').count({ count: '*' }), before);
       assert.equal((await db('order_events').where({ to_status: 'completed' })).length, 0);
     });
