@@ -5,7 +5,7 @@ import { executeBatch, finishOrdering, orderBatchChunk } from '../src/services/e
 import { monitorBatches } from '../src/services/monitor-batches.ts';
 import { validateBatch } from '../src/services/validate-batch.ts';
 
-/** One queue for a batch's life: validate, execute (a flow of chunks and their parent), and the monitor's ticks. */
+/** A batch's lifecycle steps: validate, execute (which queues the flow), and the flow's parent. */
 export function batchProcessor(context: ServiceContext) {
   return async (job: Job): Promise<void> => {
     switch (job.name) {
@@ -13,14 +13,19 @@ export function batchProcessor(context: ServiceContext) {
         return validateBatch(context, batchJobSchema.parse(job.data).batchId);
       case 'execute':
         return executeBatch(context, batchJobSchema.parse(job.data).batchId);
-      case 'order-chunk':
-        return orderBatchChunk(context, batchChunkJobSchema.parse(job.data));
       case 'ordered':
         return finishOrdering(context, batchJobSchema.parse(job.data).batchId);
-      case 'monitor':
-        return monitorBatches(context);
       default:
         throw new Error(`the batch queue has no job called ${job.name}`);
     }
   };
+}
+
+/** One range of a batch's rows: turned into payments and sent. */
+export function batchChunkProcessor(context: ServiceContext) {
+  return async (job: Job): Promise<void> => orderBatchChunk(context, batchChunkJobSchema.parse(job.data));
+}
+
+export function batchMonitorProcessor(context: ServiceContext) {
+  return async (): Promise<void> => monitorBatches(context);
 }

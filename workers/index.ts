@@ -1,12 +1,14 @@
 import type { Job } from 'bullmq';
-import { BATCH_QUEUE, CALLBACK_QUEUE, INQUIRY_QUEUE, WEBHOOK_QUEUE, dispatchQueueName } from '../src/queue/names.ts';
+import { BATCH_CHUNK_QUEUE, BATCH_MONITOR_QUEUE, BATCH_QUEUE, CALLBACK_QUEUE, INQUIRY_QUEUE, RECONCILIATION_QUEUE, WEBHOOK_QUEUE, dispatchQueueName } from '../src/queue/names.ts';
 import type { BoundWorker, QueueBackend } from '../src/queue/backend.ts';
 import { OutboxRelay } from '../src/queue/outbox-relay.ts';
+import { scheduleReconciliations } from '../src/queue/reconciliation-schedules.ts';
 import type { ServiceContext } from '../src/services/context.ts';
-import { batchProcessor } from './batches.ts';
+import { batchChunkProcessor, batchMonitorProcessor, batchProcessor } from './batches.ts';
 import { callbackProcessor } from './callbacks.ts';
 import { dispatchProcessor } from './dispatch.ts';
 import { inquiryProcessor } from './inquiry.ts';
+import { reconciliationProcessor } from './reconciliation.ts';
 import { Sweeper } from './sweeper.ts';
 import { webhookProcessor } from './webhooks.ts';
 
@@ -43,8 +45,13 @@ export async function startWorkers(context: ServiceContext, backend: QueueBacken
   run(INQUIRY_QUEUE, inquiryProcessor(context));
   run(WEBHOOK_QUEUE, webhookProcessor(context));
   run(CALLBACK_QUEUE, callbackProcessor(context));
-  run(BATCH_QUEUE, batchProcessor(context), { concurrency: context.config.BATCH_CHUNK_CONCURRENCY });
+  run(BATCH_QUEUE, batchProcessor(context));
+  run(BATCH_CHUNK_QUEUE, batchChunkProcessor(context), { concurrency: context.config.BATCH_CHUNK_CONCURRENCY });
+  run(BATCH_MONITOR_QUEUE, batchMonitorProcessor(context), { concurrency: 1 });
   await context.queues.scheduleBatchMonitor(context.config.BATCH_MONITOR_MS);
+  // One reconciliation at a time per worker process: a run holds a transaction over a whole statement.
+  run(RECONCILIATION_QUEUE, reconciliationProcessor(context), { concurrency: 1 });
+  await scheduleReconciliations(context.queues, context.config.RECON_SCHEDULES, { ids: () => context.rails.ids(), statements: (id) => context.rails.get(id).capabilities.statements }, context.logger);
   const sweeper = new Sweeper(context);
   sweeper.start();
 

@@ -1,5 +1,5 @@
 import type { BoundQueue, QueueBackend } from './backend.ts';
-import { BATCH_QUEUE, CALLBACK_QUEUE, INQUIRY_QUEUE, WEBHOOK_QUEUE, dispatchQueueName } from './names.ts';
+import { BATCH_CHUNK_QUEUE, BATCH_MONITOR_QUEUE, BATCH_QUEUE, CALLBACK_QUEUE, INQUIRY_QUEUE, WEBHOOK_QUEUE, dispatchQueueName } from './names.ts';
 import type { BatchChunkJob, CallbackJob, DispatchJob, InquiryJob, WebhookJob } from './payloads.ts';
 
 type JobToAdd = Parameters<BoundQueue['addBulk']>[0][number];
@@ -115,7 +115,7 @@ export class QueueProducers {
       opts: { jobId: `batch-ordered-${batchId}-${attempt}`, ...retried },
       children: chunks.map((chunk) => ({
         name: 'order-chunk',
-        queueName: BATCH_QUEUE,
+        queueName: BATCH_CHUNK_QUEUE,
         data: chunk,
         opts: { jobId: `batch-rows-${batchId}-${chunk.fromRow}-${attempt}`, ...retried },
       })),
@@ -124,7 +124,7 @@ export class QueueProducers {
 
   /** The monitor runs on a job scheduler, so exactly one tick is due at a time whichever worker takes it. */
   async scheduleBatchMonitor(everyMs: number): Promise<void> {
-    await this.queue(BATCH_QUEUE).upsertJobScheduler('batch-monitor', { every: everyMs }, { name: 'monitor', data: {}, opts: { removeOnComplete: true, removeOnFail: { count: 100 } } });
+    await this.queue(BATCH_MONITOR_QUEUE).upsertJobScheduler('batch-monitor', { every: everyMs }, { name: 'monitor', data: {}, opts: { removeOnComplete: true, removeOnFail: { count: 100 } } });
   }
 
   async close(): Promise<void> {

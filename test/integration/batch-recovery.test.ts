@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { BATCH_QUEUE } from '../../src/queue/names.ts';
+import { BATCH_CHUNK_QUEUE } from '../../src/queue/names.ts';
 import { childWorkersPerTest } from '../support/child-worker.ts';
 import { apiClient } from '../support/http.ts';
 import { QUEUE_BACKENDS, eventually, startTestKassa, type TestKassa } from '../support/kassa.ts';
@@ -66,7 +66,7 @@ for (const backend of QUEUE_BACKENDS) {
       kassa.simulator.setBehaviour({ mode: 'slow', delayMs: 1500 });
       const doomed = await children.start(kassa);
       const { api, admin, batchId } = await submitBatch(kassa);
-      const batches = kassa.runtime.context.queues.queue(BATCH_QUEUE);
+      const batches = kassa.runtime.context.queues.queue(BATCH_CHUNK_QUEUE);
       await eventually(async () => {
         const [active, orders] = await Promise.all([batches.getActiveCount(), kassa!.runtime.context.db('orders').where('batch_id', batchId).count({ n: '*' })]);
         return active > 0 && Number(orders[0]!.n) > 0 ? true : undefined;

@@ -154,7 +154,8 @@ export async function transitionOrders(db: Database, to: OrderStatus, changes: r
      )
      SELECT c.*, d.id AS delivery_id FROM changed c LEFT JOIN deliveries d ON d.order_id = c.id`,
     [
-      JSON.stringify(changes.map((change) => ({
+      // In id order, so two statements changing overlapping orders lock them in the same order and never deadlock.
+      JSON.stringify(changes.toSorted((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map((change) => ({
         id: change.id,
         rail_reference: change.railReference ?? null,
         failure_code: change.failureCode ?? null,
