@@ -73,6 +73,8 @@ export interface RailStatementEntry {
   readonly reasonCode?: string;
   /** A statement line that covers several payments (a bulk debit) lists their rail keys here. */
   readonly batchRailKeys?: readonly string[];
+  /** How many payments a bulk line covers, where the rail says so without listing them (MT940 /NBTX/). */
+  readonly batchCount?: number;
 }
 
 export interface RailAdapter {

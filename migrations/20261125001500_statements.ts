@@ -6,6 +6,7 @@ import type { Knex } from 'knex';
  * file imported twice is recognised and its lines are never counted twice (the hash is set when the last
  * line is in, inside the import's transaction). A bulk line (one booking for a whole chunk of payments) lists
  * the payments it covers in statement_line_payments. Lines are never deleted; only their match is recorded.
+ * imported_at is kept to the millisecond, the precision of the API's keyset cursors.
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
@@ -27,12 +28,16 @@ export async function up(knex: Knex): Promise<void> {
       line_count integer NOT NULL DEFAULT 0,
       imported_by text NOT NULL,
       imported_by_client uuid REFERENCES api_clients(id),
-      imported_at timestamptz NOT NULL DEFAULT now()
+      imported_at timestamptz NOT NULL DEFAULT date_trunc('milliseconds', now()),
+      -- what the statement can know of: the moment it was asked for (a pull) or taken in (a file)
+      as_of timestamptz NOT NULL DEFAULT now()
     );
     CREATE INDEX statements_listing ON statements (imported_at DESC, id DESC);
 
+    -- statement_id is not a foreign key: lines are written only by their statement's import, in its
+    -- transaction, and a per-row check would cost more than the insert itself on a million-line statement.
     CREATE TABLE statement_lines (
-      statement_id uuid NOT NULL REFERENCES statements(id),
+      statement_id uuid NOT NULL,
       line_number integer NOT NULL,
       amount_minor bigint NOT NULL CHECK (amount_minor >= 0),
       currency char(3) NOT NULL,
@@ -51,19 +56,25 @@ export async function up(knex: Knex): Promise<void> {
       match_method text CHECK (match_method IN ('reference', 'amount_date_counterparty')),
       PRIMARY KEY (statement_id, line_number)
     );
+    -- A line names its order by rail key (the end-to-end reference); order_id is set only for lines matched
+    -- without one (amount, value date, counterparty).
+    CREATE INDEX statement_lines_by_rail_key ON statement_lines (rail_key) WHERE rail_key IS NOT NULL;
     CREATE INDEX statement_lines_by_order ON statement_lines (order_id) WHERE order_id IS NOT NULL;
+    -- a bulk line listed again by a later statement (the same booking) is found by its reference
+    CREATE INDEX statement_lines_bulk_by_reference ON statement_lines (rail_reference) WHERE batch_count IS NOT NULL;
 
     CREATE TABLE statement_line_payments (
       statement_id uuid NOT NULL,
       line_number integer NOT NULL,
       position integer NOT NULL,
       rail_key text,
+      rail_reference text,
       order_id uuid,
       match_method text NOT NULL CHECK (match_method IN ('reference', 'total')),
-      PRIMARY KEY (statement_id, line_number, position),
-      FOREIGN KEY (statement_id, line_number) REFERENCES statement_lines (statement_id, line_number)
+      PRIMARY KEY (statement_id, line_number, position)
     );
     CREATE INDEX statement_line_payments_by_order ON statement_line_payments (order_id) WHERE order_id IS NOT NULL;
+    CREATE INDEX statement_line_payments_by_rail_key ON statement_line_payments (rail_key) WHERE rail_key IS NOT NULL;
 
     CREATE TRIGGER statements_no_delete BEFORE DELETE ON statements FOR EACH ROW EXECUTE FUNCTION kassa_refuse_change();
     CREATE TRIGGER statements_no_truncate BEFORE TRUNCATE ON statements FOR EACH STATEMENT EXECUTE FUNCTION kassa_refuse_change();

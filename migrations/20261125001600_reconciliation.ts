@@ -4,7 +4,7 @@ import type { Knex } from 'knex';
  * Every reconciliation run (source, period, counts, who started it), and the exceptions runs find. An
  * exception's dedupe_key names what it is about (the order, the booking), so running a reconciliation again,
  * or importing the same booking in another statement, reports it once. Exceptions are assigned and resolved,
- * never deleted.
+ * never deleted. Listing times are kept to the millisecond, the precision of the API's keyset cursors.
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
@@ -26,7 +26,7 @@ export async function up(knex: Knex): Promise<void> {
       auto_resolved integer NOT NULL DEFAULT 0,
       started_by text NOT NULL,
       started_by_client uuid REFERENCES api_clients(id),
-      started_at timestamptz NOT NULL DEFAULT now(),
+      started_at timestamptz NOT NULL DEFAULT date_trunc('milliseconds', clock_timestamp()),
       finished_at timestamptz,
       error text
     );
@@ -54,7 +54,7 @@ export async function up(knex: Knex): Promise<void> {
       resolution text,
       resolved_by text,
       resolved_at timestamptz,
-      created_at timestamptz NOT NULL DEFAULT now(),
+      created_at timestamptz NOT NULL DEFAULT date_trunc('milliseconds', now()),
       updated_at timestamptz NOT NULL DEFAULT now()
     );
     CREATE INDEX reconciliation_exceptions_listing ON reconciliation_exceptions (created_at DESC, id DESC);

@@ -309,6 +309,7 @@ export function statementEntriesFromMt940(statements: readonly Mt940Statement[])
         ...(railKey !== undefined && { railKey }),
         ...(counterparty !== undefined && { counterparty }),
         ...(e.codes.RTRN !== undefined && { reasonCode: e.codes.RTRN }),
+        ...(batch && /^\d{1,9}$/.test(e.codes.NBTX!) && { batchCount: Number(e.codes.NBTX) }),
       });
     });
   }

@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig } from '../config/index.ts';
 import { SCOPES, type Scope } from '../domain/scopes.ts';
 import { registerBatchCommands } from './batch-commands.ts';
+import { registerTreasuryCommands } from './treasury-commands.ts';
 
 function parseScopes(value: string): Scope[] {
   const scopes = value.split(',').map((scope) => scope.trim()).filter(Boolean);
@@ -30,6 +31,7 @@ program
   .option('--name <name>', 'a name for the credential', 'cli')
   .action(async (options: { org: string; scopes: Scope[]; name: string }) => (await commands()).runClientsCreate(loadConfig(), options));
 registerBatchCommands(program);
+registerTreasuryCommands(program);
 
 try {
   await program.parseAsync(process.argv);

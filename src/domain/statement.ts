@@ -25,6 +25,8 @@ export interface StatementLine {
   readonly batchCount?: number;
   /** … and their rail keys, when the statement lists them (camt.053 TxDtls; MT940 cannot). */
   readonly batchKeys?: readonly string[];
+  /** … with each payment's own booking reference where the statement gives one (camt TxDtls/Refs/AcctSvcrRef). */
+  readonly batchReferences?: readonly (string | undefined)[];
   /** The payment information id (PmtInfId / MT940 /PREF/) of a bulk line. */
   readonly batchReference?: string;
 }

@@ -16,6 +16,8 @@ import { operationsRouter } from './routes/operations.ts';
 import { ordersRouter } from './routes/orders.ts';
 import { programsRouter } from './routes/programs.ts';
 import { railCallbacksRouter } from './routes/rail-callbacks.ts';
+import { reconciliationRouter } from './routes/reconciliation.ts';
+import { statementsRouter } from './routes/statements.ts';
 import { webhookEndpointRouter } from './routes/webhook-endpoint.ts';
 
 export function createApp(context: ServiceContext, publicUrl: () => string): Express {
@@ -34,12 +36,15 @@ export function createApp(context: ServiceContext, publicUrl: () => string): Exp
   v1.use(rateLimitPerCredential(context.config.RATE_LIMIT_PER_MINUTE));
   // Batches take their own body parsers: large JSON, or a CSV file streamed as it arrives.
   v1.use('/batches', batchesRouter(context));
+  // Statement files are read from the raw body as they arrive (XML and MT940 whole, CSV streamed).
+  v1.use('/statements', statementsRouter(context));
   v1.use(express.json({ limit: '1mb', strict: true }));
   v1.use('/programs', programsRouter(context.db));
   v1.use('/orders', ordersRouter(context));
   v1.use('/audit', auditRouter(context.db));
   v1.use('/clients', clientsRouter(context.db));
   v1.use('/webhook-endpoint', webhookEndpointRouter(context.db));
+  v1.use('/reconciliation', reconciliationRouter(context));
   app.use('/v1', v1);
 
   app.use(govStackAccountMapperRouter(context));

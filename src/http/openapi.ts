@@ -3,6 +3,9 @@ import {
   batchPaymentsQuerySchema, createBatchSchema, createClientSchema, createOrderSchema, createProgramSchema, csvBatchQuerySchema, listAuditQuerySchema, listBatchesQuerySchema,
   listOrdersQuerySchema, webhookEndpointSchema,
 } from './schemas.ts';
+import {
+  assignExceptionSchema, importStatementQuerySchema, listExceptionsQuerySchema, listRunsQuerySchema, listStatementsQuerySchema, resolveExceptionSchema, startRunSchema,
+} from './reconciliation-schemas.ts';
 
 const schemaOf = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
 
@@ -88,6 +91,27 @@ export function buildOpenApiDocument(serverUrl: string) {
       },
       '/v1/batches/{id}/approve': { post: { summary: "Approve a batch (benefits:approve, another credential than the maker's); blocks its total on the budget", parameters: [idPath, idempotencyKey], responses: { 200: { description: 'The approved batch' }, ...errors } } },
       '/v1/batches/{id}/cancel': { post: { summary: 'Cancel what the batch has not sent yet', parameters: [idPath, idempotencyKey], responses: { 200: { description: 'The batch' }, ...errors } } },
+      '/v1/statements': {
+        post: {
+          summary: 'Import a statement file (admin): camt.053, camt.054, MT940 or the statement CSV, recognised by content, and reconcile it',
+          parameters: queryParameters(importStatementQuerySchema),
+          requestBody: { required: true, content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
+          responses: { 201: { description: 'The statement and its reconciliation run' }, 200: { description: 'The same file came before: the earlier statement, nothing counted twice' }, ...errors },
+        },
+        get: { summary: 'Statements, newest first (treasury:read)', parameters: queryParameters(listStatementsQuerySchema), responses: { 200: { description: 'A page of statements' }, ...errors } },
+      },
+      '/v1/statements/{id}': { get: { summary: 'One statement (treasury:read)', parameters: [idPath], responses: { 200: { description: 'The statement' }, ...errors } } },
+      '/v1/reconciliation/runs': {
+        post: { summary: "Pull a rail's statement for a day (or reconcile a stored statement again) and reconcile it (admin)", parameters: [idempotencyKey], requestBody: { required: true, ...json(schemaOf(startRunSchema)) }, responses: { 201: { description: 'The statement and the run' }, 200: { description: 'The statement is the one pulled before' }, ...errors } },
+        get: { summary: 'Reconciliation runs, newest first (treasury:read)', parameters: queryParameters(listRunsQuerySchema), responses: { 200: { description: 'A page of runs' }, ...errors } },
+      },
+      '/v1/reconciliation/runs/{id}': { get: { summary: 'One run (treasury:read)', parameters: [idPath], responses: { 200: { description: 'The run' }, ...errors } } },
+      '/v1/reconciliation/exceptions': {
+        get: { summary: "Exceptions, newest first: every organisation's (treasury:read) or the caller's own (orders:read)", parameters: queryParameters(listExceptionsQuerySchema), responses: { 200: { description: 'A page of exceptions' }, ...errors } },
+      },
+      '/v1/reconciliation/exceptions/{id}': { get: { summary: 'One exception', parameters: [idPath], responses: { 200: { description: 'The exception' }, ...errors } } },
+      '/v1/reconciliation/exceptions/{id}/assign': { post: { summary: 'Assign an exception (admin; audited)', parameters: [idPath, idempotencyKey], requestBody: { required: true, ...json(schemaOf(assignExceptionSchema)) }, responses: { 200: { description: 'The exception' }, ...errors } } },
+      '/v1/reconciliation/exceptions/{id}/resolve': { post: { summary: 'Resolve an exception with a reason (admin; audited)', parameters: [idPath, idempotencyKey], requestBody: { required: true, ...json(schemaOf(resolveExceptionSchema)) }, responses: { 200: { description: 'The exception' }, ...errors } } },
       '/health': { get: { security: [], summary: 'The process is alive', responses: { 200: { description: 'ok' } } } },
       '/ready': { get: { security: [], summary: 'Database and queue datastore reachable', responses: { 200: { description: 'ready' }, 503: problem } } },
       '/healthcheck': { get: { security: [], summary: 'Same as /ready', responses: { 200: { description: 'ready' }, 503: problem } } },
