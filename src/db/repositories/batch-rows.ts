@@ -1,6 +1,6 @@
 import type { BatchRowStatus, RowReasonCode } from '../../domain/batch.ts';
 import type { Party } from '../../domain/order.ts';
-import type { OrderStatus } from '../../domain/order-status.ts';
+import { FINAL_STATUSES, type OrderStatus } from '../../domain/order-status.ts';
 import type { Database } from '../knex.ts';
 
 /** A row as the intake stores it: checked on its own, not yet resolved against the account mapper. */
@@ -272,8 +272,9 @@ export async function listBatchRows(db: Database, batchId: string, filter: { out
     case 'cancelled': query.where((q) => q.where('r.status', 'cancelled').orWhere('o.status', 'cancelled')); break;
     case 'failed': query.where('o.status', 'failed'); break;
     case 'completed': query.where('o.status', 'completed'); break;
-    case 'in_progress': query.where((q) => q.whereIn('r.status', ['pending', 'valid']).orWhereNotIn('o.status', ['completed', 'failed', 'cancelled'])); break;
-    case 'unpaid': query.where((q) => q.whereIn('r.status', ['invalid', 'cancelled']).orWhereIn('o.status', ['failed', 'cancelled'])); break;
+    case 'in_progress': query.where((q) => q.whereIn('r.status', ['pending', 'valid']).orWhereNotIn('o.status', [...FINAL_STATUSES])); break;
+    // A payment the beneficiary's bank returned was not, in the end, paid.
+    case 'unpaid': query.where((q) => q.whereIn('r.status', ['invalid', 'cancelled']).orWhereIn('o.status', ['failed', 'cancelled', 'returned'])); break;
     case undefined: break;
   }
   const rows = (await query) as {

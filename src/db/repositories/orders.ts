@@ -1,5 +1,5 @@
 import type { NextAction, Order, OrderEvent } from '../../domain/order.ts';
-import { statusesLeadingTo, type OrderStatus } from '../../domain/order-status.ts';
+import { FINAL_STATUSES, statusesLeadingTo, type OrderStatus } from '../../domain/order-status.ts';
 import type { Database } from '../knex.ts';
 import { auditColumns, type AuditEntry } from './audit-log.ts';
 import { eventFromRow, orderFromRow, type OrderEventRow, type OrderRow } from './order-rows.ts';
@@ -173,7 +173,7 @@ export async function transitionOrders(db: Database, to: OrderStatus, changes: r
 export async function findOverdueOrders(db: Database, cutoff: Date, limit: number): Promise<Pick<Order, 'id' | 'status' | 'rail'>[]> {
   return db('orders')
     .select('id', 'status', 'rail')
-    .whereNotIn('status', ['completed', 'failed', 'cancelled'])
+    .whereNotIn('status', [...FINAL_STATUSES])
     .whereRaw('COALESCE(next_check_at, updated_at) < ?', [cutoff])
     .orderByRaw('COALESCE(next_check_at, updated_at)')
     .limit(limit);

@@ -1,6 +1,7 @@
 import express, { Router, type Request, type Response } from 'express';
 import { stringify } from 'csv-stringify';
 import type { BatchRowInput } from '../../domain/batch.ts';
+import { isFinal } from '../../domain/order-status.ts';
 import { notFound, ValidationError } from '../../domain/errors.ts';
 import { formatMoney } from '../../domain/money.ts';
 import { listBatchRows, type BatchRowView } from '../../db/repositories/batch-rows.ts';
@@ -113,7 +114,7 @@ function csvBatch(req: Request, correlationId: string): { envelope: BatchEnvelop
 }
 
 export function presentRow(row: BatchRowView) {
-  const outcome = row.order ? (['completed', 'failed', 'cancelled'].includes(row.order.status) ? row.order.status : 'in_progress') : row.rowStatus === 'invalid' ? 'invalid' : row.rowStatus === 'cancelled' ? 'cancelled' : 'not_sent';
+  const outcome = row.order ? (isFinal(row.order.status) ? row.order.status : 'in_progress') : row.rowStatus === 'invalid' ? 'invalid' : row.rowStatus === 'cancelled' ? 'cancelled' : 'not_sent';
   return {
     row: row.rowNumber,
     instruction_id: row.instructionId,
