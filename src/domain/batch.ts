@@ -1,7 +1,6 @@
 import type { Money } from './money.ts';
 import { parseMoney } from './money.ts';
 import type { Party } from './order.ts';
-import type { OrderStatus } from './order-status.ts';
 import { partyValueProblem } from './party.ts';
 
 export const BATCH_STATUSES = ['validating', 'awaiting_approval', 'scheduled', 'processing', 'completed', 'rejected', 'cancelled'] as const;
@@ -91,14 +90,6 @@ export function milestoneReached(final: number, total: number): number {
   if (total === 0) return 100;
   const percent = (final * 100) / total;
   return MILESTONES.filter((milestone) => percent >= milestone).at(-1) ?? 0;
-}
-
-/** The batch status a row's order status counts under in summaries. */
-export type PaymentOutcome = 'completed' | 'failed' | 'cancelled' | 'in_progress';
-
-export function outcomeOf(status: OrderStatus): PaymentOutcome {
-  if (status === 'completed' || status === 'failed' || status === 'cancelled') return status;
-  return 'in_progress';
 }
 
 export function needsApproval(validTotalMinor: bigint, thresholdMinor: bigint): boolean {

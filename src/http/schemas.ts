@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BATCH_STATUSES } from '../domain/batch.ts';
 import { minorUnitsOf, parseMoney } from '../domain/money.ts';
 import { ORDER_KINDS, PARTY_TYPES } from '../domain/order.ts';
 import { ORDER_STATUSES } from '../domain/order-status.ts';
@@ -103,7 +104,7 @@ export const csvBatchQuerySchema = z.strictObject({
 });
 
 export const listBatchesQuerySchema = z.strictObject({
-  status: z.enum(['validating', 'awaiting_approval', 'scheduled', 'processing', 'completed', 'rejected', 'cancelled']).optional(),
+  status: z.enum(BATCH_STATUSES).optional(),
   cursor: z.string().max(200).optional(),
   limit,
 });

@@ -224,11 +224,6 @@ export async function cancelValidRows(db: Database, batchId: string, reason: str
   return BigInt(rows[0]!.total);
 }
 
-export async function countRowsLeftToOrder(db: Database, batchId: string): Promise<number> {
-  const { rows } = (await db.raw(`SELECT count(*) AS left FROM batch_rows WHERE batch_id = ? AND status IN ('pending', 'valid')`, [batchId])) as { rows: { left: string }[] };
-  return Number(rows[0]!.left);
-}
-
 export interface BatchRowView {
   readonly rowNumber: number;
   readonly instructionId: string;
