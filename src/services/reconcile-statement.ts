@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { RequestOrigin } from '../domain/caller.ts';
 import { describeReturnReason } from '../domain/return-reasons.ts';
 import { appendAudit } from '../db/repositories/audit-log.ts';
-import { returnOrders } from '../db/repositories/order-returns.ts';
 import { transitionOrders, type ChangedOrder } from '../db/repositories/orders.ts';
 import {
   analyseStatementTables, classifyLines, classifyMissing, completeRun, failRun, findRepeatedOrders, insertRun, lineCounts, linkBulkByTotal, linkBulkSeenBefore, linkByAmountDateCounterparty, linkLateArrivals, lockSource,
@@ -87,9 +86,9 @@ export async function reconcileStatement(context: ServiceContext, statement: Sta
       let returned = 0;
       for (let start = 0; start < toReturn.length; start += ORDERS_PER_CHANGE) {
         const chunk = toReturn.slice(start, start + ORDERS_PER_CHANGE);
-        const done = await returnOrders(trx, chunk.map((action) => {
+        const done = await transitionOrders(trx, 'returned', chunk.map((action) => {
           const reasonCode = action.reasonCode ?? 'NARR';
-          return { id: action.orderId, reasonCode, reason: `returned by the payee's bank: ${describeReturnReason(reasonCode)}`, detail: { ...detail(action), reason_code: reasonCode } };
+          return { id: action.orderId, failureCode: reasonCode, failureReason: `returned by the payee's bank: ${describeReturnReason(reasonCode)}`, detail: { ...detail(action), reason_code: reasonCode } };
         }));
         returned += done.length;
         changes.push(...done);

@@ -148,7 +148,7 @@ export async function transitionOrders(db: Database, to: OrderStatus, changes: r
        INSERT INTO webhook_deliveries (organisation_id, order_id, event_type, url)
        SELECT c.organisation_id, c.id, 'order.' || c.status, COALESCE(c.callback_url, w.url)
        FROM changed c JOIN webhook_endpoints w ON w.organisation_id = c.organisation_id
-       WHERE c.status IN ('completed', 'failed', 'cancelled') AND c.batch_id IS NULL
+       WHERE c.status = ANY(?::text[]) AND c.batch_id IS NULL
        ON CONFLICT (order_id, event_type) DO NOTHING
        RETURNING id, order_id
      )
@@ -163,7 +163,7 @@ export async function transitionOrders(db: Database, to: OrderStatus, changes: r
         next_action: change.nextAction ?? null,
         detail: change.detail ?? {},
       }))),
-      to, options.countDispatch ? 1 : 0, from,
+      to, options.countDispatch ? 1 : 0, from, [...FINAL_STATUSES],
     ],
   )) as { rows: (OrderRow & { previous_status: OrderStatus; delivery_id: string | null })[] };
   return rows.rows.map((row) => ({ order: orderFromRow(row), fromStatus: row.previous_status, webhookDeliveryId: row.delivery_id }));
