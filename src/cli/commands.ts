@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import { startSandboxSimulator } from '../../adapters/sandbox/simulator.ts';
 import { startWorkers } from '../../workers/index.ts';
 import { ConfigError, type Config } from '../config/index.ts';
@@ -6,6 +7,9 @@ import { start } from '../http/server.ts';
 import { createLogger } from '../observability/logger.ts';
 import { openRuntime, type Runtime } from '../runtime.ts';
 import { createApiClient } from '../services/create-api-client.ts';
+import { SeedConflict, seedDeployment } from '../services/seed-deployment.ts';
+import { reportingProblems } from './reporting-problems.ts';
+import { readSeedFile, SeedFileError } from './seed-file.ts';
 import { superviseWorkerProcess, WORKERS_READY } from './worker-process.ts';
 import type { Scope } from '../domain/scopes.ts';
 import { SCOPES } from '../domain/scopes.ts';
@@ -129,4 +133,21 @@ export async function runClientsCreate(config: Config, options: { org: string; s
   } finally {
     await runtime.close();
   }
+}
+
+export async function runSeed(config: Config, file: string): Promise<void> {
+  await reportingProblems(async () => {
+    const seed = await readSeedFile(file);
+    const runtime = await openRuntime(config, { sandboxUrl: requireSandboxUrl(config) });
+    try {
+      const outcome = await seedDeployment(runtime.context.db, seed, { ...CLI_ACTOR, actor: `${CLI_ACTOR.actor} (kassa seed ${basename(file)})` });
+      console.log(`seeded ${file}:`);
+      for (const [section, counts] of Object.entries(outcome.counts)) {
+        console.log(`  ${section.padEnd(14)} ${counts.created} created, ${counts.updated} updated, ${counts.unchanged} unchanged`);
+      }
+      for (const issued of outcome.issuedKeys) console.log(`  API key for "${issued.client}" in "${issued.organisation}" (shown only now): ${issued.key}`);
+    } finally {
+      await runtime.close();
+    }
+  }, (error) => error instanceof SeedFileError || error instanceof SeedConflict);
 }

@@ -30,6 +30,11 @@ program
   .requiredOption('--scopes <list>', `comma-separated: ${SCOPES.join(', ')}`, parseScopes)
   .option('--name <name>', 'a name for the credential', 'cli')
   .action(async (options: { org: string; scopes: Scope[]; name: string }) => (await commands()).runClientsCreate(loadConfig(), options));
+program
+  .command('seed')
+  .description('load reference data (organisations, credentials, programs, beneficiaries…) from a YAML or JSON file; running it again changes nothing')
+  .argument('<file>', 'the seed file; see src/cli/seed-example.yaml')
+  .action(async (file: string) => (await commands()).runSeed(loadConfig(), file));
 registerBatchCommands(program);
 registerTreasuryCommands(program);
 

@@ -30,11 +30,19 @@ export async function startEmbeddedPostgres(options: { dataDir: string; port: nu
     onLog: log,
     onError: (message) => log(String(message)),
   });
-  const freshCluster = !existsSync(path.join(databaseDir, 'PG_VERSION'));
-  if (freshCluster) await server.initialise();
-  else await stopOrphanedServer(databaseDir, log);
-  await server.start();
   const database = options.database ?? 'kassa';
+  const freshCluster = !existsSync(path.join(databaseDir, 'PG_VERSION'));
+  if (freshCluster) {
+    await server.initialise();
+  } else {
+    const running = runningServer(databaseDir);
+    if (running && !running.orphaned) {
+      // A `kassa start` is running on this data folder: commands such as `kassa seed` work on its server.
+      return { url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${running.port}/${database}`, stop: async () => undefined };
+    }
+    if (running) await stopOrphanedServer(running.pid, log);
+  }
+  await server.start();
   const admin = server.getPgClient('postgres', '127.0.0.1');
   await admin.connect();
   try {
@@ -59,15 +67,44 @@ function isAlive(pid: number): boolean {
 }
 
 /**
+ * The server holding the data folder's lock, if one runs: its pid, its port, and whether the Kassa that
+ * started it is gone (the server was handed to init), which is what makes it an orphan.
+ */
+function runningServer(databaseDir: string): { pid: number; port: number; orphaned: boolean } | undefined {
+  const lockFile = path.join(databaseDir, 'postmaster.pid');
+  if (!existsSync(lockFile)) return undefined;
+  const lines = readFileSync(lockFile, 'utf8').split('\n');
+  const pid = Number(lines[0]);
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || !isAlive(pid)) return undefined;
+  const parent = parentOf(pid);
+  // Kassa (node) starts the server itself; once it is gone the server is handed to init or a subreaper.
+  return { pid, port: Number(lines[3]), orphaned: parent === undefined || parent === 1 || commandOf(parent) !== 'node' };
+}
+
+function parentOf(pid: number): number | undefined {
+  try {
+    // /proc/PID/stat: "pid (comm) state ppid …"; comm may hold spaces, so read after its closing parenthesis.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+function commandOf(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * A Kassa that was killed outright (SIGKILL, power loss of the terminal) leaves its embedded PostgreSQL running
  * on the data folder, and the next start would fail on the lock file. That server is ours: ask it to shut
  * down fast (SIGINT), which is crash-safe, and wait for it to go.
  */
-async function stopOrphanedServer(databaseDir: string, log: (line: string) => void): Promise<void> {
-  const lockFile = path.join(databaseDir, 'postmaster.pid');
-  if (!existsSync(lockFile)) return;
-  const pid = Number(readFileSync(lockFile, 'utf8').split('\n')[0]);
-  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || !isAlive(pid)) return;
+async function stopOrphanedServer(pid: number, log: (line: string) => void): Promise<void> {
   log(`stopping the embedded PostgreSQL (pid ${pid}) left running by an earlier Kassa`);
   process.kill(pid, 'SIGINT');
   const deadline = Date.now() + 30_000;

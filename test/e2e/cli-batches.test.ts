@@ -1,37 +1,17 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { parse } from 'csv-parse/sync';
 import { apiClient } from '../support/http.ts';
 import { eventually, startTestKassa, type TestKassa } from '../support/kassa.ts';
+import { kassaCommand, type CommandResult } from '../support/kassa-command.ts';
 
-const KASSA = fileURLToPath(new URL('../../bin/kassa.js', import.meta.url));
-const run = promisify(execFile);
 const HEADER = 'id,request_id,payment_mode,payer_identifier_type,payer_identifier,payee_identifier_type,payee_identifier,amount,currency,note';
 const FUNDING = { type: 'iban', value: 'GB82WEST12345698765432' };
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 
-interface Result {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** The CLI as an agency runs it: a child process, stdout and stderr pipes (not a terminal), settings from the environment. */
-async function kassaCommand(args: string[], env: Record<string, string>): Promise<Result> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [KASSA, ...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, timeout: 120_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
 
 /** Rows of 1.25 to 7.25 KES; the payees of the rows in `closed` end in 0000, which the sandbox rail declines (AC04). */
 function batchFile(rows: number, prefix: string, closed: readonly number[] = []): { text: string; totalCents: bigint; closedCents: bigint } {
@@ -82,7 +62,7 @@ describe('kassa batch (the CLI over HTTP)', function () {
     const closed = [17, 150, 299];
     const file = batchFile(300, 'NOV', closed);
     let path: string;
-    let first: Result;
+    let first: CommandResult;
     let batchId: string;
 
     before(async function () {

@@ -1,26 +1,13 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { fixture } from '../fixtures/iso20022/support.ts';
 import { startTestKassa, type TestKassa } from '../support/kassa.ts';
 import { organisationIdOf, seedOrders } from '../support/seed-orders.ts';
+import { kassaCommand } from '../support/kassa-command.ts';
 
-const KASSA = fileURLToPath(new URL('../../bin/kassa.js', import.meta.url));
-const run = promisify(execFile);
 
-async function kassaCommand(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [KASSA, ...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, timeout: 120_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
 
 describe('kassa statements import and kassa reconcile (the CLI over HTTP)', function () {
   this.timeout(120_000);

@@ -1,24 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { SCOPES } from '../../src/domain/scopes.ts';
 import { apiClient, benefitOrder } from '../support/http.ts';
 import { startTestKassa, type TestKassa } from '../support/kassa.ts';
+import { kassaCommand } from '../support/kassa-command.ts';
 
-const KASSA = fileURLToPath(new URL('../../bin/kassa.js', import.meta.url));
-const run = promisify(execFile);
 
-async function kassaCommand(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [KASSA, ...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
 
 describe('the kassa command', () => {
   let kassa: TestKassa;

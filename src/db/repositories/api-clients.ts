@@ -55,3 +55,14 @@ export async function revokeClient(db: Database, organisationId: string, clientI
   const updated = await db('api_clients').where({ id: clientId, organisation_id: organisationId }).whereNull('revoked_at').update({ revoked_at: db.fn.now() });
   return updated === 1;
 }
+
+export async function findOrganisationId(db: Database, name: string): Promise<string | undefined> {
+  const row = await db('organisations').select('id').where({ name }).first();
+  return row?.id as string | undefined;
+}
+
+/** The organisation's credential of this name that is still in use, with its key's hash to compare against. */
+export async function findActiveClientByName(db: Database, organisationId: string, name: string): Promise<(ApiClientRecord & { keyHash: string }) | undefined> {
+  const row = await selectClient(db).select('c.key_hash').where({ 'c.organisation_id': organisationId, 'c.name': name }).whereNull('c.revoked_at').orderBy('c.created_at').first();
+  return row ? { ...clientFromRow(row), keyHash: row.key_hash as string } : undefined;
+}

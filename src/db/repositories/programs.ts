@@ -105,3 +105,18 @@ export async function settleFunds(db: Database, programId: string, disbursedMino
     updated_at: db.fn.now(),
   });
 }
+
+/**
+ * Sets what an administrator may change on a program. A budget below what is already blocked and spent breaks
+ * the table's `programs_within_budget` check, so it is refused by the database whoever asks.
+ */
+export async function updateProgramTerms(db: Database, programId: string, terms: Pick<Program, 'name' | 'fundingAccount' | 'budgetMinor' | 'approvalThresholdMinor' | 'isDefault'>): Promise<void> {
+  await db('programs').where('id', programId).update({
+    name: terms.name,
+    funding_account: JSON.stringify(terms.fundingAccount),
+    budget_minor: terms.budgetMinor.toString(),
+    approval_threshold_minor: terms.approvalThresholdMinor.toString(),
+    is_default: terms.isDefault,
+    updated_at: db.fn.now(),
+  });
+}

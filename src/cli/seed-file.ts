@@ -1,0 +1,131 @@
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { accountToRegister } from '../domain/beneficiary.ts';
+import { parseMoney } from '../domain/money.ts';
+import { SCOPES } from '../domain/scopes.ts';
+import { partySchema } from '../http/schemas.ts';
+import type { Seed } from '../services/seed-deployment.ts';
+
+/** What is wrong with a seed file, every problem at once and each with its place in the file. */
+export class SeedFileError extends Error {
+  constructor(readonly file: string, readonly problems: readonly string[]) {
+    super(`${file}: nothing was loaded; ${problems.length} problem(s)\n${problems.map((problem) => `  ${problem}`).join('\n')}`);
+    this.name = 'SeedFileError';
+  }
+}
+
+const name = z.string().trim().min(1).max(140);
+const decimal = z.string().regex(/^(0|[1-9]\d{0,17})(\.\d+)?$/, 'must be a decimal string in major units, such as "1000000.00"');
+// YAML reads an unquoted 01 as the number 1; a modality is a two-digit code either way.
+const modality = z.union([z.string(), z.number().int().min(0).max(99)]).transform((value) => (typeof value === 'number' ? String(value).padStart(2, '0') : value));
+
+const clientSchema = z.strictObject({
+  name,
+  scopes: z.array(z.enum(SCOPES)).min(1),
+  /** A fixed key lets a conformance or training environment be rebuilt with the credentials its scripts hold. */
+  key: z.string().regex(/^kassa_[A-Za-z0-9_-]{32,}$/, 'must be "kassa_" followed by at least 32 letters, digits, "-" or "_"').optional(),
+});
+
+const programSchema = z.strictObject({
+  organisation: name,
+  code: z.string().regex(/^[A-Za-z0-9_.-]{1,20}$/, 'must be 1–20 letters, digits, dots, dashes or underscores'),
+  name,
+  currency: z.string(),
+  funding_account: partySchema,
+  budget: decimal,
+  approval_threshold: decimal.default('0'),
+  default: z.boolean().default(false),
+});
+
+const beneficiarySchema = z.strictObject({
+  organisation: name,
+  registering_institution: z.string().trim().min(1).max(64),
+  functional_id: z.string().trim().min(1).max(64),
+  modality,
+  financial_address: z.string().trim().min(1).max(128),
+  institution: z.string().trim().min(1).max(64).optional(),
+});
+
+const seedFileSchema = z.strictObject({
+  organisations: z.array(z.strictObject({ name, clients: z.array(clientSchema).default([]) })).default([]),
+  programs: z.array(programSchema).default([]),
+  beneficiaries: z.array(beneficiarySchema).default([]),
+});
+
+type SeedFile = z.infer<typeof seedFileSchema>;
+
+/** Reads a seed file (YAML, or JSON, which YAML includes) and checks all of it before anything is written. */
+export async function readSeedFile(file: string): Promise<Seed> {
+  let document: unknown;
+  try {
+    document = parseYaml(await readFile(file, 'utf8'), { intAsBigInt: false, uniqueKeys: true });
+  } catch (error) {
+    throw new SeedFileError(file, [(error as Error).message.split('\n')[0]!]);
+  }
+  const parsed = seedFileSchema.safeParse(document ?? {});
+  if (!parsed.success) throw new SeedFileError(file, parsed.error.issues.map((issue) => `${placeOf(issue.path)}: ${issue.message}`));
+  const problems: string[] = [];
+  const seed = toSeed(parsed.data, problems);
+  if (problems.length > 0) throw new SeedFileError(file, problems);
+  return seed;
+}
+
+function toSeed(file: SeedFile, problems: string[]): Seed {
+  const declared = new Set(file.organisations.map((organisation) => organisation.name));
+  const mustBeDeclared = (place: string, organisation: string) => {
+    if (!declared.has(organisation)) problems.push(`${place}.organisation: "${organisation}" is not among the file's organisations`);
+  };
+  reportRepeats(problems, 'organisations', file.organisations.map((organisation) => organisation.name));
+  file.organisations.forEach((organisation, index) => reportRepeats(problems, `organisations[${index}].clients`, organisation.clients.map((client) => client.name)));
+  reportRepeats(problems, 'programs', file.programs.map((program) => `${program.organisation} ${program.code}`));
+  reportRepeats(problems, 'beneficiaries', file.beneficiaries.map((entry) => `${entry.organisation} ${entry.registering_institution} ${entry.functional_id}`));
+
+  const programs = file.programs.map((program, index) => {
+    const place = `programs[${index}]`;
+    mustBeDeclared(place, program.organisation);
+    const budget = amountIn(problems, `${place}.budget`, program.budget, program.currency);
+    const threshold = amountIn(problems, `${place}.approval_threshold`, program.approval_threshold, program.currency);
+    return {
+      organisation: program.organisation, code: program.code, name: program.name, currency: program.currency, fundingAccount: program.funding_account,
+      budgetMinor: budget, approvalThresholdMinor: threshold, isDefault: program.default,
+    };
+  });
+  const defaults = programs.filter((program) => program.isDefault).map((program) => program.organisation);
+  reportRepeats(problems, 'programs (default: true)', defaults);
+
+  const beneficiaries = file.beneficiaries.map((entry, index) => {
+    const place = `beneficiaries[${index}]`;
+    mustBeDeclared(place, entry.organisation);
+    const checked = accountToRegister({ functionalId: entry.functional_id, modality: entry.modality, financialAddress: entry.financial_address, institutionCode: entry.institution });
+    if ('problem' in checked) problems.push(`${place}: ${checked.problem}`);
+    return { organisation: entry.organisation, registeringInstitution: entry.registering_institution, account: 'account' in checked ? checked.account : undefined };
+  });
+
+  return {
+    organisations: file.organisations.map((organisation) => ({ name: organisation.name, clients: organisation.clients })),
+    programs,
+    beneficiaries: beneficiaries.flatMap((entry) => (entry.account ? [{ organisation: entry.organisation, registeringInstitution: entry.registeringInstitution, account: entry.account }] : [])),
+  };
+}
+
+/** Zero is a valid threshold or budget here, unlike a payment amount. */
+function amountIn(problems: string[], place: string, amount: string, currency: string): bigint {
+  if (/^0(\.0+)?$/.test(amount)) return 0n;
+  const parsed = parseMoney(amount, currency);
+  if (parsed.ok) return parsed.money.minor;
+  problems.push(`${parsed.field === 'currency' ? place.replace(/\.[a-z_]+$/, '.currency') : place}: ${parsed.reason}`);
+  return 0n;
+}
+
+function reportRepeats(problems: string[], place: string, keys: readonly string[]): void {
+  const seen = new Set<string>();
+  for (const key of keys) {
+    if (seen.has(key) && !problems.includes(`${place}: "${key}" appears more than once`)) problems.push(`${place}: "${key}" appears more than once`);
+    seen.add(key);
+  }
+}
+
+function placeOf(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((place, key) => (typeof key === 'number' ? `${place}[${key}]` : place ? `${place}.${String(key)}` : String(key)), '') || '(file)';
+}

@@ -1,0 +1,146 @@
+import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+import { generateApiKey, hashApiKey, storedFormOf } from '../domain/api-key.ts';
+import type { BeneficiaryAccount } from '../domain/beneficiary.ts';
+import type { Scope } from '../domain/scopes.ts';
+import { ensureOrganisation, findActiveClientByName, findOrganisationId, insertApiClient } from '../db/repositories/api-clients.ts';
+import { appendAudit, type AuditEntry } from '../db/repositories/audit-log.ts';
+import { changeBeneficiaries, findBeneficiaries, insertBeneficiaries } from '../db/repositories/beneficiaries.ts';
+import { clearDefaultProgram, findProgramByCode, insertProgram, updateProgramTerms, type Program } from '../db/repositories/programs.ts';
+import type { Database } from '../db/knex.ts';
+import type { ProgramRequest } from './create-program.ts';
+
+/** Reference data for a deployment, already checked for shape: organisations are named, never given ids. */
+export interface Seed {
+  readonly organisations: readonly { name: string; clients: readonly { name: string; scopes: readonly Scope[]; key?: string }[] }[];
+  readonly programs: readonly SeedProgram[];
+  readonly beneficiaries: readonly { organisation: string; registeringInstitution: string; account: BeneficiaryAccount }[];
+}
+
+export interface SeedProgram extends ProgramRequest {
+  readonly organisation: string;
+}
+
+export interface SeedCounts {
+  created: number;
+  updated: number;
+  unchanged: number;
+}
+
+export interface SeedOutcome {
+  readonly counts: Readonly<Record<'organisations' | 'clients' | 'programs' | 'beneficiaries', SeedCounts>>;
+  /** Keys Kassa generated for credentials the file named without one: shown once, only their hashes are kept. */
+  readonly issuedKeys: readonly { organisation: string; client: string; key: string }[];
+}
+
+/** The data already in the deployment contradicts the file in a way seeding must not paper over. */
+export class SeedConflict extends Error {
+  constructor(message: string) {
+    super(`nothing was loaded: ${message}`);
+    this.name = 'SeedConflict';
+  }
+}
+
+type Actor = Omit<AuditEntry, 'action' | 'target' | 'organisationId' | 'detail'>;
+
+/**
+ * Brings a deployment to what the seed describes, in one transaction: whatever already matches stays as it is,
+ * what differs is updated, what is missing is created, and a contradiction rolls all of it back. Running the
+ * same file twice changes nothing the second time.
+ */
+export async function seedDeployment(db: Database, seed: Seed, actor: Actor): Promise<SeedOutcome> {
+  return db.transaction(async (trx) => {
+    const counts = { organisations: zero(), clients: zero(), programs: zero(), beneficiaries: zero() };
+    const issuedKeys: { organisation: string; client: string; key: string }[] = [];
+    const organisationIds = new Map<string, string>();
+    for (const organisation of seed.organisations) {
+      const existing = await findOrganisationId(trx, organisation.name);
+      organisationIds.set(organisation.name, existing ?? (await ensureOrganisation(trx, organisation.name)));
+      counts.organisations[existing ? 'unchanged' : 'created'] += 1;
+      for (const client of organisation.clients) {
+        const organisationId = organisationIds.get(organisation.name)!;
+        const outcome = await seedClient(trx, organisationId, organisation.name, client, actor);
+        counts.clients[outcome.result] += 1;
+        if (outcome.issuedKey) issuedKeys.push({ organisation: organisation.name, client: client.name, key: outcome.issuedKey });
+      }
+    }
+    for (const program of seed.programs) {
+      counts.programs[await seedProgram(trx, organisationIds.get(program.organisation)!, program, actor)] += 1;
+    }
+    await seedBeneficiaries(trx, organisationIds, seed.beneficiaries, counts.beneficiaries);
+    return { counts, issuedKeys };
+  });
+}
+
+function zero(): SeedCounts {
+  return { created: 0, updated: 0, unchanged: 0 };
+}
+
+async function seedClient(trx: Database, organisationId: string, organisation: string, client: Seed['organisations'][number]['clients'][number], actor: Actor): Promise<{ result: keyof SeedCounts; issuedKey?: string }> {
+  const existing = await findActiveClientByName(trx, organisationId, client.name);
+  if (existing) {
+    if (client.key !== undefined && existing.keyHash !== hashApiKey(client.key)) {
+      throw new SeedConflict(`organisation "${organisation}" already has a credential "${client.name}" with another key: revoke it first`);
+    }
+    if (!isDeepStrictEqual([...existing.scopes].sort(), [...client.scopes].sort())) {
+      throw new SeedConflict(`organisation "${organisation}" already has a credential "${client.name}" with scopes ${existing.scopes.join(', ')}: revoke it first`);
+    }
+    return { result: 'unchanged' };
+  }
+  const key = client.key ?? generateApiKey().key;
+  const stored = storedFormOf(key);
+  const id = await insertApiClient(trx, { organisationId, name: client.name, keyPrefix: stored.prefix, keyHash: stored.hash, scopes: client.scopes });
+  await appendAudit(trx, { ...actor, organisationId, action: 'api_client.create', target: id, detail: { name: client.name, scopes: client.scopes, seeded: true } });
+  return { result: 'created', issuedKey: client.key === undefined ? key : undefined };
+}
+
+async function seedProgram(trx: Database, organisationId: string, program: SeedProgram, actor: Actor): Promise<keyof SeedCounts> {
+  const existing = await findProgramByCode(trx, organisationId, program.code);
+  if (existing && existing.currency !== program.currency) {
+    throw new SeedConflict(`program ${program.code} of "${program.organisation}" is in ${existing.currency}; a program's currency never changes`);
+  }
+  if (existing && sameTerms(existing, program)) return 'unchanged';
+  if (program.isDefault && !existing?.isDefault) await clearDefaultProgram(trx, organisationId);
+  const detail = { code: program.code, budget_minor: program.budgetMinor.toString(), approval_threshold_minor: program.approvalThresholdMinor.toString(), seeded: true };
+  if (!existing) {
+    const id = randomUUID();
+    await insertProgram(trx, { id, organisationId, code: program.code, name: program.name, currency: program.currency, fundingAccount: program.fundingAccount, budgetMinor: program.budgetMinor, approvalThresholdMinor: program.approvalThresholdMinor, isDefault: program.isDefault });
+    await appendAudit(trx, { ...actor, organisationId, action: 'program.create', target: id, detail });
+    return 'created';
+  }
+  const committed = existing.reservedMinor + existing.disbursedMinor;
+  if (program.budgetMinor < committed) {
+    throw new SeedConflict(`program ${program.code} of "${program.organisation}" has ${committed} minor units blocked or spent; its budget cannot fall to ${program.budgetMinor}`);
+  }
+  await updateProgramTerms(trx, existing.id, program);
+  await appendAudit(trx, { ...actor, organisationId, action: 'program.update', target: existing.id, detail });
+  return 'updated';
+}
+
+function sameTerms(existing: Program, program: SeedProgram): boolean {
+  return existing.name === program.name && existing.budgetMinor === program.budgetMinor && existing.approvalThresholdMinor === program.approvalThresholdMinor
+    && existing.isDefault === program.isDefault && isDeepStrictEqual(existing.fundingAccount, program.fundingAccount);
+}
+
+async function seedBeneficiaries(trx: Database, organisationIds: ReadonlyMap<string, string>, entries: Seed['beneficiaries'], counts: SeedCounts): Promise<void> {
+  const registers = new Map<string, { organisationId: string; registeringInstitution: string; accounts: BeneficiaryAccount[] }>();
+  for (const entry of entries) {
+    const organisationId = organisationIds.get(entry.organisation)!;
+    const key = `${organisationId} ${entry.registeringInstitution}`;
+    const register = registers.get(key) ?? { organisationId, registeringInstitution: entry.registeringInstitution, accounts: [] };
+    register.accounts.push(entry.account);
+    registers.set(key, register);
+  }
+  for (const { organisationId, registeringInstitution, accounts } of registers.values()) {
+    const current = await findBeneficiaries(trx, organisationId, registeringInstitution, accounts.map((account) => account.functionalId));
+    const changed = accounts.filter((account) => {
+      const stored = current.get(account.functionalId);
+      return stored && (stored.modality !== account.modality || stored.financialAddress !== account.financialAddress || stored.institutionCode !== account.institutionCode);
+    });
+    const { inserted } = await insertBeneficiaries(trx, organisationId, registeringInstitution, accounts.filter((account) => !current.has(account.functionalId)));
+    await changeBeneficiaries(trx, organisationId, registeringInstitution, changed);
+    counts.created += inserted.size;
+    counts.updated += changed.length;
+    counts.unchanged += accounts.length - inserted.size - changed.length;
+  }
+}

@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { apiClient } from '../support/http.ts';
+import { kassaCommand } from '../support/kassa-command.ts';
+import { startTestKassa, type TestKassa } from '../support/kassa.ts';
+
+const EXAMPLE = fileURLToPath(new URL('../../src/cli/seed-example.yaml', import.meta.url));
+const EXAMPLE_KEY = 'kassa_training-only-agency-portal-key-0000000001';
+
+function kassaSeed(file: string, databaseUrl: string) {
+  return kassaCommand(['seed', file], { DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent' });
+}
+
+describe('kassa seed (reference data from a file)', function () {
+  this.timeout(120_000);
+  let kassa: TestKassa;
+  let directory: string;
+
+  before(async () => {
+    kassa = await startTestKassa({ backend: 'postgres', workers: false });
+    directory = await mkdtemp(join(tmpdir(), 'kassa-seed-'));
+  });
+  after(async () => {
+    await kassa?.stop();
+    if (directory) await rm(directory, { recursive: true, force: true });
+  });
+
+  const db = () => kassa.runtime.context.db;
+  const count = async (table: string) => Number(((await db()(table).count({ n: '*' }).first()) as { n: string }).n);
+
+  it('when the example file is seeded, then everything in it exists, the fixed key works and the issued ones are printed once', async () => {
+    const result = await kassaSeed(EXAMPLE, kassa.databaseUrl);
+
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /organisations +2 created, 0 updated, 0 unchanged/);
+    assert.match(result.stdout, /clients +3 created/);
+    assert.match(result.stdout, /programs +1 created/);
+    assert.match(result.stdout, /beneficiaries +2 created/);
+    const issued = [...result.stdout.matchAll(/API key for "([^"]+)" in "([^"]+)" \(shown only now\): (kassa_\S+)/g)];
+    assert.deepEqual(issued.map((match) => match[1]).sort(), ['e-services', 'finance-officer'], 'a key is printed only for credentials the file gave none');
+
+    const agency = apiClient(kassa.url, EXAMPLE_KEY);
+    assert.equal((await agency.get('/v1/orders')).status, 200);
+    const revenue = apiClient(kassa.url, issued.find((match) => match[1] === 'e-services')![3]!);
+    assert.equal((await revenue.get('/v1/orders')).status, 200);
+
+    const program = await db()('programs').where({ code: 'CT-2026' }).first();
+    assert.equal(program.budget_minor, '5000000000');
+    assert.equal(program.approval_threshold_minor, '100000000');
+    assert.equal(program.is_default, true);
+    const wallet = await db()('beneficiaries').where({ functional_id: 'NID-1000001' }).first();
+    assert.equal(wallet.modality, '01');
+    assert.equal(wallet.financial_address, '+254712345678');
+  });
+
+  it('when the same file is seeded again, then nothing changes and no key is issued', async () => {
+    const clientsBefore = await count('api_clients');
+    const auditBefore = await count('audit_log');
+
+    const result = await kassaSeed(EXAMPLE, kassa.databaseUrl);
+
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /organisations +0 created, 0 updated, 2 unchanged/);
+    assert.match(result.stdout, /clients +0 created, 0 updated, 3 unchanged/);
+    assert.match(result.stdout, /programs +0 created, 0 updated, 1 unchanged/);
+    assert.match(result.stdout, /beneficiaries +0 created, 0 updated, 2 unchanged/);
+    assert.doesNotMatch(result.stdout, /API key for/);
+    assert.equal(await count('api_clients'), clientsBefore);
+    assert.equal(await count('audit_log'), auditBefore);
+  });
+
+  it('when a seeded budget and an address change in the file, then those two are updated and the rest stays', async () => {
+    const changed = (await readFile(EXAMPLE, 'utf8')).replace('budget: "50000000.00"', 'budget: "60000000.00"').replace('"+254712345678"', '"+254722000111"');
+    const file = join(directory, 'changed.yaml');
+    await writeFile(file, changed);
+
+    const result = await kassaSeed(file, kassa.databaseUrl);
+
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /programs +0 created, 1 updated, 0 unchanged/);
+    assert.match(result.stdout, /beneficiaries +0 created, 1 updated, 1 unchanged/);
+    assert.equal((await db()('programs').where({ code: 'CT-2026' }).first()).budget_minor, '6000000000');
+    assert.equal((await db()('beneficiaries').where({ functional_id: 'NID-1000001' }).first()).financial_address, '+254722000111');
+  });
+
+  it('when a file has problems, then every one is named with its place and nothing is loaded', async () => {
+    const file = join(directory, 'broken.yaml');
+    await writeFile(file, [
+      'organisations:',
+      '  - name: new-agency',
+      'programs:',
+      '  - { organisation: nobody, code: P1, name: P, currency: KES, funding_account: { type: bank_account, value: "0011" }, budget: "1.001" }',
+      'beneficiaries:',
+      '  - { organisation: new-agency, registering_institution: R, functional_id: F1, modality: "09", financial_address: "+254700000000" }',
+      '',
+    ].join('\n'));
+    const organisationsBefore = await count('organisations');
+
+    const result = await kassaSeed(file, kassa.databaseUrl);
+
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /nothing was loaded/);
+    assert.match(result.stderr, /programs\[0\]\.organisation: "nobody" is not among the file's organisations/);
+    assert.match(result.stderr, /programs\[0\]\.budget: KES has 2 decimal places/);
+    assert.match(result.stderr, /beneficiaries\[0\]: payment modality must be one of/);
+    assert.equal(await count('organisations'), organisationsBefore);
+  });
+
+  it('when a file contradicts the deployment (a program changing currency), then the whole file is rolled back', async () => {
+    const file = join(directory, 'contradicting.yaml');
+    await writeFile(file, [
+      'organisations:',
+      '  - name: ministry-of-social-protection',
+      '  - name: brand-new-agency',
+      'programs:',
+      '  - { organisation: ministry-of-social-protection, code: CT-2026, name: Cash transfers, currency: EUR, funding_account: { type: bank_account, value: "0011223344" }, budget: "10.00" }',
+      '',
+    ].join('\n'));
+
+    const result = await kassaSeed(file, kassa.databaseUrl);
+
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /program CT-2026 of "ministry-of-social-protection" is in KES; a program's currency never changes/);
+    assert.equal(await db()('organisations').where({ name: 'brand-new-agency' }).first(), undefined, 'the organisation the file also named was not created');
+  });
+});
