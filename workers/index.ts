@@ -1,15 +1,17 @@
 import type { Job } from 'bullmq';
-import { BATCH_CHUNK_QUEUE, BATCH_MONITOR_QUEUE, BATCH_QUEUE, CALLBACK_QUEUE, INQUIRY_QUEUE, RECONCILIATION_QUEUE, WEBHOOK_QUEUE, dispatchQueueName } from '../src/queue/names.ts';
+import { BATCH_CHUNK_QUEUE, BATCH_MONITOR_QUEUE, BATCH_QUEUE, BILL_PAYMENT_QUEUE, CALLBACK_QUEUE, INQUIRY_QUEUE, RECONCILIATION_QUEUE, VOUCHER_EXPIRY_QUEUE, WEBHOOK_QUEUE, dispatchQueueName } from '../src/queue/names.ts';
 import type { BoundWorker, QueueBackend } from '../src/queue/backend.ts';
 import { OutboxRelay } from '../src/queue/outbox-relay.ts';
 import { scheduleReconciliations } from '../src/queue/reconciliation-schedules.ts';
 import type { ServiceContext } from '../src/services/context.ts';
 import { batchChunkProcessor, batchMonitorProcessor, batchProcessor } from './batches.ts';
+import { billPaymentProcessor } from './bill-payments.ts';
 import { callbackProcessor } from './callbacks.ts';
 import { dispatchProcessor } from './dispatch.ts';
 import { inquiryProcessor } from './inquiry.ts';
 import { reconciliationProcessor } from './reconciliation.ts';
 import { Sweeper } from './sweeper.ts';
+import { voucherExpiryProcessor } from './vouchers.ts';
 import { webhookProcessor } from './webhooks.ts';
 
 export interface RunningWorkers {
@@ -45,6 +47,7 @@ export async function startWorkers(context: ServiceContext, backend: QueueBacken
   run(INQUIRY_QUEUE, inquiryProcessor(context));
   run(WEBHOOK_QUEUE, webhookProcessor(context));
   run(CALLBACK_QUEUE, callbackProcessor(context));
+  run(BILL_PAYMENT_QUEUE, billPaymentProcessor(context));
   run(BATCH_QUEUE, batchProcessor(context));
   run(BATCH_CHUNK_QUEUE, batchChunkProcessor(context), { concurrency: context.config.BATCH_CHUNK_CONCURRENCY });
   run(BATCH_MONITOR_QUEUE, batchMonitorProcessor(context), { concurrency: 1 });
@@ -52,6 +55,8 @@ export async function startWorkers(context: ServiceContext, backend: QueueBacken
   // One reconciliation at a time per worker process: a run holds a transaction over a whole statement.
   run(RECONCILIATION_QUEUE, reconciliationProcessor(context), { concurrency: 1 });
   await scheduleReconciliations(context.queues, context.config.RECON_SCHEDULES, { ids: () => context.rails.ids(), statements: (id) => context.rails.get(id).capabilities.statements }, context.logger);
+  run(VOUCHER_EXPIRY_QUEUE, voucherExpiryProcessor(context), { concurrency: 1 });
+  await context.queues.scheduleVoucherExpiry(context.config.VOUCHER_EXPIRY_SWEEP_MS);
   const sweeper = new Sweeper(context);
   sweeper.start();
 

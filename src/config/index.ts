@@ -58,6 +58,8 @@ const environmentSchema = z.object({
   WEBHOOK_TIMEOUT_MS: positiveMs.default(5_000),
   WEBHOOK_BASE_DELAY_MS: positiveMs.default(10_000),
   WEBHOOK_RETRY_WINDOW_MS: positiveMs.default(24 * 60 * 60 * 1000),
+  BILL_SOURCE_TIMEOUT_MS: positiveMs.default(5_000),
+  RTP_EXPIRY_MS: positiveMs.default(24 * 60 * 60 * 1000),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(120_000),
   AUTH_CACHE_TTL_MS: z.coerce.number().int().min(0).default(5_000),
   SANDBOX_RAIL_URL: z.url().optional(),
@@ -104,6 +106,13 @@ const environmentSchema = z.object({
         return z.NEVER;
       }
     }),
+  /** The server secret voucher numbers are hashed with (HMAC-SHA256); only the hash is stored. Required in production. */
+  VOUCHER_NUMBER_KEY: z.string().min(32, 'must be a secret of at least 32 characters').optional(),
+  VOUCHER_EXPIRY_SWEEP_MS: positiveMs.default(60_000),
+}).superRefine((environment, context) => {
+  if (environment.NODE_ENV === 'production' && environment.VOUCHER_NUMBER_KEY === undefined) {
+    context.addIssue({ code: 'custom', path: ['VOUCHER_NUMBER_KEY'], message: 'is required in production: without it, voucher numbers are hashed under a key anyone can read' });
+  }
 });
 
 export type Config = Readonly<
@@ -132,4 +141,9 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env, overrid
 /** Where rails and clients reach this Kassa: PUBLIC_URL, or the API's own address. */
 export function publicBaseUrl(config: Pick<Config, 'PUBLIC_URL' | 'HOST' | 'PORT'>): string {
   return (config.PUBLIC_URL ?? `http://${config.HOST}:${config.PORT}`).replace(/\/+$/, '');
+}
+
+/** Outside production a fixed key stands in, so vouchers issued in development survive a restart. */
+export function voucherNumberKey(config: Pick<Config, 'VOUCHER_NUMBER_KEY'>): string {
+  return config.VOUCHER_NUMBER_KEY ?? 'kassa-development-voucher-number-key-not-a-secret';
 }

@@ -34,7 +34,9 @@ export function parseMoney(amount: string, currency: string): MoneyParseResult {
   return { ok: true, money: { minor, currency } };
 }
 
+/** A negative amount (a balance, a credit) keeps its sign in front: -12.50. */
 export function formatMoney(money: Money): string {
+  if (money.minor < 0n) return `-${formatMoney({ minor: -money.minor, currency: money.currency })}`;
   const digits = minorUnitsOf(money.currency) ?? 0;
   if (digits === 0) return money.minor.toString();
   const text = money.minor.toString().padStart(digits + 1, '0');

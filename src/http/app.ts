@@ -7,17 +7,20 @@ import { rateLimitPerCredential } from './middleware/rate-limit.ts';
 import { requestId } from './middleware/request-id.ts';
 import { auditRouter } from './routes/audit.ts';
 import { batchesRouter } from './routes/batches.ts';
+import { billPaymentsRouter } from './routes/bill-payments.ts';
 import { clientsRouter } from './routes/clients.ts';
 import { govStackAccountMapperRouter } from './routes/govstack-account-mapper.ts';
 import { govStackBatchesRouter } from './routes/govstack-batches.ts';
 import { govStackLegacyBeneficiariesRouter } from './routes/govstack-legacy-beneficiaries.ts';
 import { govStackLegacyPaymentsRouter } from './routes/govstack-legacy-payments.ts';
+import { ledgerRouter } from './routes/ledger.ts';
 import { operationsRouter } from './routes/operations.ts';
 import { ordersRouter } from './routes/orders.ts';
 import { programsRouter } from './routes/programs.ts';
 import { railCallbacksRouter } from './routes/rail-callbacks.ts';
 import { reconciliationRouter } from './routes/reconciliation.ts';
 import { statementsRouter } from './routes/statements.ts';
+import { vouchersRouter } from './routes/vouchers.ts';
 import { webhookEndpointRouter } from './routes/webhook-endpoint.ts';
 
 export function createApp(context: ServiceContext, publicUrl: () => string): Express {
@@ -32,6 +35,8 @@ export function createApp(context: ServiceContext, publicUrl: () => string): Exp
   app.use(operationsRouter(context, publicUrl));
 
   app.use('/v1/rails', railCallbacksRouter(context));
+  app.use(billPaymentsRouter(context));
+  app.use(vouchersRouter(context));
 
   const v1 = express.Router();
   v1.use(authenticate(context.db, context.config.AUTH_CACHE_TTL_MS));
@@ -47,6 +52,7 @@ export function createApp(context: ServiceContext, publicUrl: () => string): Exp
   v1.use('/clients', clientsRouter(context.db));
   v1.use('/webhook-endpoint', webhookEndpointRouter(context.db));
   v1.use('/reconciliation', reconciliationRouter(context));
+  v1.use('/ledger', ledgerRouter(context));
   app.use('/v1', v1);
 
   app.use(govStackAccountMapperRouter(context));

@@ -6,6 +6,8 @@ import {
 import {
   assignExceptionSchema, importStatementQuerySchema, listExceptionsQuerySchema, listRunsQuerySchema, listStatementsQuerySchema, resolveExceptionSchema, startRunSchema,
 } from './reconciliation-schemas.ts';
+import { registerBillerSchema, registerPayerInstitutionSchema } from './p2g-schemas.ts';
+import { ledgerAccountsQuerySchema, ledgerJournalsQuerySchema } from './ledger-schemas.ts';
 
 const schemaOf = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
 
@@ -76,6 +78,16 @@ export function buildOpenApiDocument(serverUrl: string) {
         post: { summary: 'Create a benefit program with its budget and approval threshold (admin)', parameters: [idempotencyKey], requestBody: { required: true, ...json(schemaOf(createProgramSchema)) }, responses: { 201: { description: 'The program' }, ...errors } },
       },
       '/v1/programs/{id}': { get: { summary: 'One program', parameters: [idPath], responses: { 200: { description: 'The program' }, ...errors } } },
+      '/v1/billers': {
+        get: { summary: "The organisation's billers (GovStack P2G)", responses: { 200: { description: 'Billers with their prefixes and bill source' }, ...errors } },
+        post: { summary: 'Register a biller with its bill-ID prefixes and bill source (admin)', parameters: [idempotencyKey], requestBody: { required: true, ...json(schemaOf(registerBillerSchema)) }, responses: { 201: { description: 'The biller' }, ...errors } },
+      },
+      '/v1/billers/{id}': { get: { summary: 'One biller', parameters: [idPath], responses: { 200: { description: 'The biller' }, ...errors } } },
+      '/v1/payer-institutions': {
+        get: { summary: "The organisation's payer institutions (GovStack P2G)", responses: { 200: { description: 'Payer institutions' }, ...errors } },
+        post: { summary: 'Link a payer institution that pays bills for its customers (admin)', parameters: [idempotencyKey], requestBody: { required: true, ...json(schemaOf(registerPayerInstitutionSchema)) }, responses: { 201: { description: 'The payer institution' }, ...errors } },
+      },
+      '/v1/payer-institutions/{id}': { get: { summary: 'One payer institution', parameters: [idPath], responses: { 200: { description: 'The payer institution' }, ...errors } } },
       '/v1/batches': {
         post: {
           summary: 'Submit a batch of benefit payments: a JSON envelope, or a CSV file (text/csv) streamed with the envelope in the query. The Idempotency-Key is the batch correlation id.',
@@ -112,6 +124,12 @@ export function buildOpenApiDocument(serverUrl: string) {
       '/v1/reconciliation/exceptions/{id}': { get: { summary: 'One exception', parameters: [idPath], responses: { 200: { description: 'The exception' }, ...errors } } },
       '/v1/reconciliation/exceptions/{id}/assign': { post: { summary: 'Assign an exception (admin; audited)', parameters: [idPath, idempotencyKey], requestBody: { required: true, ...json(schemaOf(assignExceptionSchema)) }, responses: { 200: { description: 'The exception' }, ...errors } } },
       '/v1/reconciliation/exceptions/{id}/resolve': { post: { summary: 'Resolve an exception with a reason (admin; audited)', parameters: [idPath, idempotencyKey], requestBody: { required: true, ...json(schemaOf(resolveExceptionSchema)) }, responses: { 200: { description: 'The exception' }, ...errors } } },
+      '/v1/ledger/accounts': {
+        get: { summary: "Accounts with their balances (signed minor units: debit positive, credit negative), as of `as_of` or now: the caller's organisation (orders:read), any with `organisation_id` (treasury:read)", parameters: queryParameters(ledgerAccountsQuerySchema), responses: { 200: { description: 'The accounts' }, ...errors } },
+      },
+      '/v1/ledger/journals': {
+        get: { summary: "The journals an order's money movements were posted in, with their postings", parameters: queryParameters(ledgerJournalsQuerySchema), responses: { 200: { description: 'The journals' }, ...errors } },
+      },
       '/health': { get: { security: [], summary: 'The process is alive', responses: { 200: { description: 'ok' } } } },
       '/ready': { get: { security: [], summary: 'Database and queue datastore reachable', responses: { 200: { description: 'ready' }, 503: problem } } },
       '/healthcheck': { get: { security: [], summary: 'Same as /ready', responses: { 200: { description: 'ready' }, 503: problem } } },

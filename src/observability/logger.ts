@@ -20,6 +20,12 @@ const REDACTED_PATHS = [
   '*.financialAddress',
   '*.FinancialAddress',
   '*.financial_address',
+  'voucherNumber',
+  '*.voucherNumber',
+  '*.voucher_number',
+  '*.voucherSecretNumber',
+  'voucherInstructions[*].voucherNumber',
+  '*.voucherInstructions[*].voucherNumber',
 ];
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {

@@ -13,5 +13,9 @@ export const BATCH_CHUNK_QUEUE = 'batch-chunks';
 export const BATCH_MONITOR_QUEUE = 'batch-monitor';
 /** Scheduled statement pulls and their reconciliation, one job scheduler per configured schedule. */
 export const RECONCILIATION_QUEUE = 'reconciliation';
+/** The periodic run that expires vouchers past their validity and releases their budget. */
+export const VOUCHER_EXPIRY_QUEUE = 'voucher-expiry';
+/** Bill payments followed until their order is final, then their mark-paid notice forwarded until the biller takes it. */
+export const BILL_PAYMENT_QUEUE = 'bill-payments';
 
-export const allQueueNames = (rails: readonly string[]) => [...rails.map(dispatchQueueName), INQUIRY_QUEUE, WEBHOOK_QUEUE, CALLBACK_QUEUE, BATCH_QUEUE, BATCH_CHUNK_QUEUE, BATCH_MONITOR_QUEUE, RECONCILIATION_QUEUE];
+export const allQueueNames = (rails: readonly string[]) => [...rails.map(dispatchQueueName), INQUIRY_QUEUE, WEBHOOK_QUEUE, CALLBACK_QUEUE, BATCH_QUEUE, BATCH_CHUNK_QUEUE, BATCH_MONITOR_QUEUE, RECONCILIATION_QUEUE, BILL_PAYMENT_QUEUE, VOUCHER_EXPIRY_QUEUE];

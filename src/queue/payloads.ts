@@ -13,6 +13,10 @@ export type WebhookJob = z.infer<typeof webhookJobSchema>;
 export const callbackJobSchema = z.object({ deliveryId: z.uuid() });
 export type CallbackJob = z.infer<typeof callbackJobSchema>;
 
+/** `attempt` counts the looks at the payment's order, which space out while it is not final. */
+export const billPaymentJobSchema = z.object({ paymentId: z.uuid(), attempt: z.number().int().min(0) });
+export type BillPaymentJob = z.infer<typeof billPaymentJobSchema>;
+
 export const batchJobSchema = z.object({ batchId: z.uuid() });
 export type BatchJob = z.infer<typeof batchJobSchema>;
 

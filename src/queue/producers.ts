@@ -1,6 +1,6 @@
 import type { BoundQueue, QueueBackend } from './backend.ts';
-import { BATCH_CHUNK_QUEUE, BATCH_MONITOR_QUEUE, BATCH_QUEUE, CALLBACK_QUEUE, INQUIRY_QUEUE, WEBHOOK_QUEUE, dispatchQueueName } from './names.ts';
-import type { BatchChunkJob, CallbackJob, DispatchJob, InquiryJob, WebhookJob } from './payloads.ts';
+import { BATCH_CHUNK_QUEUE, BATCH_MONITOR_QUEUE, BATCH_QUEUE, BILL_PAYMENT_QUEUE, CALLBACK_QUEUE, INQUIRY_QUEUE, VOUCHER_EXPIRY_QUEUE, WEBHOOK_QUEUE, dispatchQueueName } from './names.ts';
+import type { BatchChunkJob, BillPaymentJob, CallbackJob, DispatchJob, InquiryJob, WebhookJob } from './payloads.ts';
 
 type JobToAdd = Parameters<BoundQueue['addBulk']>[0][number];
 
@@ -76,6 +76,16 @@ export class QueueProducers {
     );
   }
 
+  async followBillPayments(payments: readonly BillPaymentJob[], options: { recovery?: boolean } = {}): Promise<void> {
+    await addJobs(this.queue(BILL_PAYMENT_QUEUE),
+      payments.map((data) => ({
+        name: 'follow',
+        data,
+        opts: { jobId: options.recovery ? `bill-payment-${data.paymentId}-recovery-${Date.now()}` : `bill-payment-${data.paymentId}`, attempts: 10, backoff: { type: 'exponential', delay: 1000, jitter: 0.5 }, removeOnComplete: true, removeOnFail: { count: 5000 } },
+      })),
+    );
+  }
+
   /** Jobs waiting, delayed or active per queue, read from the datastore, so any process can report every queue. */
   async depth(names: readonly string[]): Promise<Map<string, number>> {
     const depths = new Map<string, number>();
@@ -125,6 +135,11 @@ export class QueueProducers {
   /** The monitor runs on a job scheduler, so exactly one tick is due at a time whichever worker takes it. */
   async scheduleBatchMonitor(everyMs: number): Promise<void> {
     await this.queue(BATCH_MONITOR_QUEUE).upsertJobScheduler('batch-monitor', { every: everyMs }, { name: 'monitor', data: {}, opts: { removeOnComplete: true, removeOnFail: { count: 100 } } });
+  }
+
+  /** Voucher expiry runs on a job scheduler too: one run due at a time, whichever worker takes it. */
+  async scheduleVoucherExpiry(everyMs: number): Promise<void> {
+    await this.queue(VOUCHER_EXPIRY_QUEUE).upsertJobScheduler('voucher-expiry', { every: everyMs }, { name: 'expire', data: {}, opts: { removeOnComplete: true, removeOnFail: { count: 100 } } });
   }
 
   async close(): Promise<void> {

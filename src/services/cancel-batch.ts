@@ -6,8 +6,8 @@ import { appendAudit } from '../db/repositories/audit-log.ts';
 import { cancelValidRows } from '../db/repositories/batch-rows.ts';
 import { findBatch, loadBatch, updateBatch, type Batch } from '../db/repositories/batches.ts';
 import { findBatchOrderIds, transitionOrders } from '../db/repositories/orders.ts';
-import { settleFunds } from '../db/repositories/programs.ts';
 import type { ServiceContext } from './context.ts';
+import { settleBatchFunds } from './program-funds.ts';
 import { countTransitions } from './record-rail-outcomes.ts';
 
 const ORDERS_PER_STATEMENT = 5000;
@@ -38,7 +38,7 @@ export async function cancelBatch(context: Pick<ServiceContext, 'db' | 'metrics'
       }
     } else {
       // Nothing was sent: whatever the batch blocked goes back to the program at once.
-      await settleFunds(trx, batch.programId, 0n, batch.reservedMinor);
+      await settleBatchFunds(trx, batch, 0n, batch.reservedMinor);
       await updateBatch(trx, batchId, [batch.status], { status: 'cancelled', cancelRequestedAt: now, completedAt: now, reservedMinor: 0n });
     }
     await appendAudit(trx, {

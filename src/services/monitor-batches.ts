@@ -1,11 +1,11 @@
 import { isDeepStrictEqual } from 'node:util';
 import { milestoneReached } from '../domain/batch.ts';
 import { findUnfinishedBatches, loadBatch, updateBatch, type Batch } from '../db/repositories/batches.ts';
-import { settleFunds } from '../db/repositories/programs.ts';
 import { measureProgress, progressSnapshot, type BatchProgress } from './batch-progress.ts';
 import type { ServiceContext } from './context.ts';
 import { executeBatch } from './execute-batch.ts';
 import { notifyBatch } from './notify-batch.ts';
+import { settleBatchFunds } from './program-funds.ts';
 
 const BATCHES_PER_TICK = 200;
 
@@ -64,7 +64,7 @@ async function settle(trx: ServiceContext['db'], batch: Batch, progress: BatchPr
   const disbursed = progress.completed.amountMinor;
   const newlyDisbursed = disbursed - batch.disbursedMinor;
   const released = batch.reservedMinor - stillBlocked - newlyDisbursed;
-  await settleFunds(trx, batch.programId, newlyDisbursed, released);
+  await settleBatchFunds(trx, batch, newlyDisbursed, released);
   return { reservedMinor: stillBlocked, disbursedMinor: disbursed };
 }
 

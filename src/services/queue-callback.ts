@@ -12,6 +12,8 @@ export interface CallbackRequest {
   readonly body: unknown;
   /** Names the result being reported: a second callback with the same key for the organisation is dropped. */
   readonly dedupeKey: string;
+  /** Headers the receiving API defines, sent with every attempt. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /**

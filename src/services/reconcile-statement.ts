@@ -9,6 +9,7 @@ import {
 } from '../db/repositories/reconciliation.ts';
 import type { Statement } from '../db/repositories/statements.ts';
 import type { ServiceContext } from './context.ts';
+import { restoreReturnedFunds } from './program-funds.ts';
 import { countTransitions, webhooksOf } from './record-rail-outcomes.ts';
 
 /** Who started a run (a credential, or the scheduler), as the run and the audit log record it. */
@@ -30,7 +31,8 @@ const ORDERS_PER_CHANGE = 5000;
  *    value date, counterparty), bulk lines without their payments (count and total of a chunk);
  * 2. judges every line and every order due on a statement, into exceptions, each reported once however often
  *    the statement is reconciled, and order changes: a payment still awaiting its rail that the bank booked is
- *    completed, a completed one the bank returned is returned (with its webhook);
+ *    completed, a completed one the bank returned is returned (with its webhook, its reversing journal, and its
+ *    amount back on the program's budget);
  * 3. resolves "missing" exceptions of orders this statement shows after all, and records the run.
  * The run is recorded as failed if anything goes wrong, and nothing of it stays.
  */
@@ -92,6 +94,7 @@ export async function reconcileStatement(context: ServiceContext, statement: Sta
         }));
         returned += done.length;
         changes.push(...done);
+        await restoreReturnedFunds(trx, done.map((change) => change.order));
       }
       const confirmed = changes.filter((change) => change.order.status === 'completed').length;
       step('orders');

@@ -37,7 +37,7 @@ export async function recordRailOutcomes(
       }
       followUps.push({ orderId: order.id, attempt: attempt + 1, delayMs: later() });
     } else if (outcome.status === 'completed') {
-      completed.push({ id: order.id, railReference: outcome.railReference, detail: { rail_reference: outcome.railReference } });
+      completed.push({ id: order.id, railReference: outcome.railReference, railFee: outcome.fee ?? null, detail: { rail_reference: outcome.railReference } });
     } else if (outcome.status === 'failed') {
       failed.push({ id: order.id, railReference: outcome.railReference ?? null, failureCode: outcome.reasonCode, failureReason: outcome.reason, detail: { reason_code: outcome.reasonCode } });
     } else {

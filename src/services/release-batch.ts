@@ -1,8 +1,8 @@
-import { reserveFunds } from '../db/repositories/programs.ts';
 import { updateBatch, type Batch } from '../db/repositories/batches.ts';
 import type { Database } from '../db/knex.ts';
 import type { BatchStatus } from '../domain/batch.ts';
 import type { ServiceContext } from './context.ts';
+import { blockBatchFunds } from './program-funds.ts';
 
 export type Release = { readonly released: true } | { readonly released: false; readonly reason: 'insufficient_funds' };
 
@@ -12,7 +12,7 @@ export type Release = { readonly released: true } | { readonly released: false; 
  * moved meanwhile is a fault, and it rolls the reservation back.
  */
 export async function releaseBatch(trx: Database, batch: Batch, from: BatchStatus, approval?: { by: string }): Promise<Release> {
-  if (!(await reserveFunds(trx, batch.programId, batch.validTotalMinor))) return { released: false, reason: 'insufficient_funds' };
+  if (!(await blockBatchFunds(trx, batch, batch.validTotalMinor))) return { released: false, reason: 'insufficient_funds' };
   const moved = await updateBatch(trx, batch.id, [from], {
     status: 'scheduled',
     reservedMinor: batch.validTotalMinor,

@@ -12,6 +12,8 @@ export interface PendingPost {
   /** Attempts made before this one. */
   readonly attempts: number;
   readonly createdAt: Date;
+  /** Headers the receiving API defines, sent besides Kassa's own. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface PostAttempt {
@@ -46,6 +48,7 @@ export async function attemptSignedPost(
     const response = await fetch(delivery.url, {
       method: 'POST',
       headers: {
+        ...delivery.headers,
         'content-type': 'application/json',
         ...(delivery.secret ? { 'kassa-signature': signWebhook(delivery.secret, body, Math.floor(Date.now() / 1000)) } : {}),
         'kassa-event': delivery.eventType,

@@ -27,20 +27,14 @@ export interface SubmittedOrder {
   readonly replayed: boolean;
 }
 
-/**
- * Accepts an order and answers at once: the order, its first event and the work for the workers are committed
- * together, and the rail is never called from here.
- */
-export async function submitOrder(context: Pick<ServiceContext, 'db' | 'rails' | 'orderWrites'>, caller: Caller, origin: RequestOrigin, request: OrderRequest, idempotency: Idempotency): Promise<SubmittedOrder> {
-  if (!grants(caller.scopes, scopeToWrite(request.kind))) {
-    throw new ProblemError(403, 'insufficient_scope', 'Forbidden', `a ${request.kind} order needs the ${scopeToWrite(request.kind)} scope`);
-  }
+/** The order as it is first stored, routed to its rail, and how the API presents it then. */
+export function prepareOrder(context: Pick<ServiceContext, 'rails'>, organisationId: string, request: OrderRequest): { order: Order; body: PresentedOrder } {
   const rail = chooseRail(context, request);
   const id = randomUUID();
   const now = new Date();
   const order: Order = {
     id,
-    organisationId: caller.organisationId,
+    organisationId,
     kind: request.kind,
     status: 'received',
     amount: request.amount,
@@ -59,7 +53,18 @@ export async function submitOrder(context: Pick<ServiceContext, 'db' | 'rails' |
     createdAt: now,
     updatedAt: now,
   };
-  const body: PresentedOrder = presentOrder(order, [{ id: '0', orderId: id, fromStatus: null, toStatus: 'received', detail: {}, createdAt: now }]);
+  return { order, body: presentOrder(order, [{ id: '0', orderId: id, fromStatus: null, toStatus: 'received', detail: {}, createdAt: now }]) };
+}
+
+/**
+ * Accepts an order and answers at once: the order, its first event and the work for the workers are committed
+ * together, and the rail is never called from here.
+ */
+export async function submitOrder(context: Pick<ServiceContext, 'db' | 'rails' | 'orderWrites'>, caller: Caller, origin: RequestOrigin, request: OrderRequest, idempotency: Idempotency): Promise<SubmittedOrder> {
+  if (!grants(caller.scopes, scopeToWrite(request.kind))) {
+    throw new ProblemError(403, 'insufficient_scope', 'Forbidden', `a ${request.kind} order needs the ${scopeToWrite(request.kind)} scope`);
+  }
+  const { order, body } = prepareOrder(context, caller.organisationId, request);
   const written = await context.orderWrites.submit({
     order,
     idempotencyKey: idempotency.key,
@@ -70,7 +75,7 @@ export async function submitOrder(context: Pick<ServiceContext, 'db' | 'rails' |
       clientId: caller.clientId,
       actor: caller.clientName,
       action: 'order.create',
-      target: id,
+      target: order.id,
       sourceIp: origin.sourceIp,
       requestId: origin.requestId,
       detail: { kind: request.kind, currency: request.amount.currency },

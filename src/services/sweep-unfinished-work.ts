@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { findOverdueBillPayments, postponeBillPayments } from '../db/repositories/bill-payments.ts';
 import { findOverdueCallbacks, postponeCallbacks } from '../db/repositories/callback-deliveries.ts';
 import { findOverdueOrders, scheduleChecks } from '../db/repositories/orders.ts';
 import { findOverdueDeliveries, postponeDeliveries } from '../db/repositories/webhooks.ts';
@@ -12,6 +13,7 @@ export interface SweepResult {
   readonly inquired: number;
   readonly webhooks: number;
   readonly callbacks: number;
+  readonly billPayments: number;
 }
 
 /**
@@ -50,10 +52,16 @@ export async function sweepUnfinishedWork(context: ServiceContext): Promise<Swee
   const callbacks = await findOverdueCallbacks(context.db, cutoff, SWEEP_LIMIT);
   await context.queues.deliverCallbacks(callbacks.map((deliveryId) => ({ deliveryId })), { recovery: true });
   await postponeCallbacks(context.db, callbacks, dueAgain);
+
+  const billPayments = await findOverdueBillPayments(context.db, cutoff, SWEEP_LIMIT);
+  await context.queues.followBillPayments(billPayments.map((paymentId) => ({ paymentId, attempt: 0 })), { recovery: true });
+  await postponeBillPayments(context.db, billPayments, dueAgain);
   // The batch monitor runs on a job scheduler that lives in the queues: a wiped datastore takes it along, and
   // it is the monitor that revives batches whose jobs were lost.
   await context.queues.scheduleBatchMonitor(context.config.BATCH_MONITOR_MS);
-  const result = { dispatched: overdue.length - toInquire.length, inquired: toInquire.length, webhooks: deliveries.length, callbacks: callbacks.length };
-  if (overdue.length + deliveries.length + callbacks.length > 0) context.logger.info(result, 'sweeper re-created lost work');
+  // Voucher expiry's job scheduler lives in the queues as well.
+  await context.queues.scheduleVoucherExpiry(context.config.VOUCHER_EXPIRY_SWEEP_MS);
+  const result = { dispatched: overdue.length - toInquire.length, inquired: toInquire.length, webhooks: deliveries.length, callbacks: callbacks.length, billPayments: billPayments.length };
+  if (overdue.length + deliveries.length + callbacks.length + billPayments.length > 0) context.logger.info(result, 'sweeper re-created lost work');
   return result;
 }

@@ -141,5 +141,13 @@ describe('a 20,000-payment batch over a bank and a mobile-money operator, with f
     assert.equal(cash.blocked, '0.00');
     assert.equal(done.funds.disbursed, done.payments.completed.amount);
     assert.equal(BigInt(done.payments.completed.amount.replace('.', '')), completedMinor);
+
+    const ledger = await admin.get('/v1/ledger/accounts?currency=KES');
+    const entries = ledger.body.data as { account: string; kind: string; balance_minor: string }[];
+    const balance = (account: string) => BigInt(entries.find((entry) => entry.account === account)?.balance_minor ?? '0');
+    assert.equal(balance(`program:${program.body.id}:disbursed`), completedMinor, 'the ledger spent what the batch paid');
+    assert.equal(balance(`program:${program.body.id}:reserved`), 0n);
+    assert.equal(balance(`program:${program.body.id}:budget`), -completedMinor);
+    assert.equal(entries.filter((entry) => entry.kind === 'clearing').reduce((sum, entry) => sum + BigInt(entry.balance_minor), 0n), 0n, 'nothing is left in transit at the rails');
   });
 });

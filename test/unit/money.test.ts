@@ -46,4 +46,10 @@ describe('money', () => {
     assert.equal(formatMoney({ minor: 1500n, currency: 'JPY' }), '1500');
     assert.equal(formatMoney({ minor: 1234n, currency: 'BHD' }), '1.234');
   });
+
+  it('when a negative amount is formatted, then its sign comes first and its digits are those of the positive amount', () => {
+    assert.equal(formatMoney({ minor: -5n, currency: 'USD' }), '-0.05');
+    assert.equal(formatMoney({ minor: -12550n, currency: 'KES' }), '-125.50');
+    assert.equal(formatMoney({ minor: -1500n, currency: 'JPY' }), '-1500');
+  });
 });

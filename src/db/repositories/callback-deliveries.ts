@@ -6,6 +6,8 @@ export interface NewCallbackDelivery {
   readonly eventType: string;
   readonly body: unknown;
   readonly dedupeKey: string;
+  /** Headers the receiving API defines (GovStack's X-CorrelationID and the like), sent with every attempt. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface CallbackDelivery {
@@ -19,12 +21,13 @@ export interface CallbackDelivery {
   readonly createdAt: Date;
   /** The organisation's webhook signing secret, when it has configured an endpoint. */
   readonly secret: string | null;
+  readonly headers: Readonly<Record<string, string>>;
 }
 
 /** The new delivery's id, or undefined when one with the same dedupe key exists already. */
 export async function insertCallbackDelivery(db: Database, delivery: NewCallbackDelivery): Promise<string | undefined> {
   const [row] = await db('callback_deliveries')
-    .insert({ organisation_id: delivery.organisationId, url: delivery.url, event_type: delivery.eventType, body: JSON.stringify(delivery.body), dedupe_key: delivery.dedupeKey })
+    .insert({ organisation_id: delivery.organisationId, url: delivery.url, event_type: delivery.eventType, body: JSON.stringify(delivery.body), dedupe_key: delivery.dedupeKey, headers: delivery.headers ?? {} })
     .onConflict(['organisation_id', 'dedupe_key'])
     .ignore()
     .returning('id');
@@ -40,7 +43,7 @@ export async function findCallbackDelivery(db: Database, id: string): Promise<Ca
   if (!row) return undefined;
   return {
     id: row.id, organisationId: row.organisation_id, url: row.url, eventType: row.event_type, body: row.body,
-    status: row.status, attempts: row.attempts, createdAt: row.created_at, secret: row.secret ?? null,
+    status: row.status, attempts: row.attempts, createdAt: row.created_at, secret: row.secret ?? null, headers: row.headers,
   };
 }
 

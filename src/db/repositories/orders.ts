@@ -1,7 +1,9 @@
+import type { Money } from '../../domain/money.ts';
 import type { NextAction, Order, OrderEvent } from '../../domain/order.ts';
 import { FINAL_STATUSES, statusesLeadingTo, type OrderStatus } from '../../domain/order-status.ts';
 import type { Database } from '../knex.ts';
 import { auditColumns, type AuditEntry } from './audit-log.ts';
+import { orderJournalsCtes } from './ledger.ts';
 import { eventFromRow, orderFromRow, type OrderEventRow, type OrderRow } from './order-rows.ts';
 
 export interface NewOrder {
@@ -110,6 +112,8 @@ export interface StatusChange {
   readonly failureCode?: string | null;
   readonly failureReason?: string | null;
   readonly nextAction?: NextAction | null;
+  /** What the rail kept for itself, where its outcome says (posted with the completion). */
+  readonly railFee?: Money | null;
   readonly detail?: Record<string, unknown>;
 }
 
@@ -122,49 +126,53 @@ export interface ChangedOrder {
 
 /**
  * The only way an order's status changes: a guarded UPDATE (the row must still be in a status from which
- * the move is legal) plus an append-only event, and for final statuses the webhook delivery to make, all in
- * one statement. Orders that another worker moved first are simply not returned.
+ * the move is legal) plus an append-only event naming the ledger journal of the money the move moved, the
+ * journals themselves, and for final statuses the webhook delivery to make, all in one statement. Orders that
+ * another worker moved first are simply not returned.
  */
 export async function transitionOrders(db: Database, to: OrderStatus, changes: readonly StatusChange[], options: { countDispatch?: boolean } = {}): Promise<ChangedOrder[]> {
   if (changes.length === 0) return [];
-  const from = statusesLeadingTo(to);
+  const ledger = orderJournalsCtes(to);
   const rows = (await db.raw(
     `WITH v AS (
-       SELECT * FROM jsonb_to_recordset(?::jsonb) AS x(id uuid, rail_reference text, failure_code text, failure_reason text, next_action jsonb, detail jsonb)
+       SELECT * FROM jsonb_to_recordset(:changes::jsonb) AS x(
+         id uuid, rail_reference text, failure_code text, failure_reason text, next_action jsonb, detail jsonb, rail_fee_minor bigint, rail_fee_currency text)
      ), changed AS (
-       UPDATE orders o SET status = ?, previous_status = o.status, updated_at = now(),
+       UPDATE orders o SET status = :to, previous_status = o.status, updated_at = now(),
          rail_reference = COALESCE(v.rail_reference, o.rail_reference),
          failure_code = COALESCE(v.failure_code, o.failure_code),
          failure_reason = COALESCE(v.failure_reason, o.failure_reason),
          next_action = COALESCE(v.next_action, o.next_action),
-         dispatch_attempts = o.dispatch_attempts + ?
+         dispatch_attempts = o.dispatch_attempts + :dispatched
        FROM v
-       WHERE o.id = v.id AND o.status = ANY(?::text[])
-       RETURNING o.*, v.detail AS event_detail
-     ), events AS (
-       INSERT INTO order_events (order_id, from_status, to_status, detail)
-       SELECT id, previous_status, status, COALESCE(event_detail, '{}') FROM changed
+       WHERE o.id = v.id AND o.status = ANY(:from::text[])
+       RETURNING o.*, v.detail AS event_detail, v.rail_fee_minor, v.rail_fee_currency
+     ), ${ledger.sql}, events AS (
+       INSERT INTO order_events (order_id, from_status, to_status, detail, journal_id)
+       SELECT order_id, from_status, to_status, COALESCE(event_detail, '{}'), journal_id FROM order_journals
      ), deliveries AS (
        INSERT INTO webhook_deliveries (organisation_id, order_id, event_type, url)
        SELECT c.organisation_id, c.id, 'order.' || c.status, COALESCE(c.callback_url, w.url)
        FROM changed c JOIN webhook_endpoints w ON w.organisation_id = c.organisation_id
-       WHERE c.status = ANY(?::text[]) AND c.batch_id IS NULL
+       WHERE c.status = ANY(:final::text[]) AND c.batch_id IS NULL
        ON CONFLICT (order_id, event_type) DO NOTHING
        RETURNING id, order_id
      )
      SELECT c.*, d.id AS delivery_id FROM changed c LEFT JOIN deliveries d ON d.order_id = c.id`,
-    [
+    {
       // In id order, so two statements changing overlapping orders lock them in the same order and never deadlock.
-      JSON.stringify(changes.toSorted((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map((change) => ({
+      changes: JSON.stringify(changes.toSorted((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map((change) => ({
         id: change.id,
         rail_reference: change.railReference ?? null,
         failure_code: change.failureCode ?? null,
         failure_reason: change.failureReason ?? null,
         next_action: change.nextAction ?? null,
         detail: change.detail ?? {},
+        rail_fee_minor: change.railFee?.minor.toString() ?? null,
+        rail_fee_currency: change.railFee?.currency ?? null,
       }))),
-      to, options.countDispatch ? 1 : 0, from, [...FINAL_STATUSES],
-    ],
+      to, dispatched: options.countDispatch ? 1 : 0, from: statusesLeadingTo(to), final: [...FINAL_STATUSES], ...ledger.bindings,
+    },
   )) as { rows: (OrderRow & { previous_status: OrderStatus; delivery_id: string | null })[] };
   return rows.rows.map((row) => ({ order: orderFromRow(row), fromStatus: row.previous_status, webhookDeliveryId: row.delivery_id }));
 }

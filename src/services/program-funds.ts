@@ -1,0 +1,48 @@
+import { fundsBlocked, fundsReleased, type BatchFunds } from '../domain/ledger.ts';
+import type { Order } from '../domain/order.ts';
+import { loadBatch, updateBatch, type Batch } from '../db/repositories/batches.ts';
+import type { Database } from '../db/knex.ts';
+import { postJournal } from '../db/repositories/ledger.ts';
+import { reserveFunds, settleFunds } from '../db/repositories/programs.ts';
+
+/** A batch's claim on its program's budget, as the ledger names it. */
+const fundsOf = (batch: Batch): BatchFunds => ({ organisationId: batch.organisationId, programId: batch.programId, batchId: batch.id, currency: batch.currency });
+
+/**
+ * Blocks `amountMinor` of the budget for the batch, in the program's columns and in the ledger, in the caller's
+ * transaction; false, blocking and posting nothing, when what is left does not cover it.
+ */
+export async function blockBatchFunds(trx: Database, batch: Batch, amountMinor: bigint): Promise<boolean> {
+  if (!(await reserveFunds(trx, batch.programId, amountMinor))) return false;
+  if (amountMinor > 0n) await postJournal(trx, fundsBlocked(fundsOf(batch), amountMinor));
+  return true;
+}
+
+/**
+ * Moves the batch's blocked funds: `disbursedMinor` to spent (each payment posted its own spending as it
+ * completed), `releasedMinor` back to the budget, posted here.
+ */
+export async function settleBatchFunds(trx: Database, batch: Batch, disbursedMinor: bigint, releasedMinor: bigint): Promise<void> {
+  await settleFunds(trx, batch.programId, disbursedMinor, releasedMinor);
+  if (releasedMinor !== 0n) await postJournal(trx, fundsReleased(fundsOf(batch), releasedMinor));
+}
+
+/**
+ * Gives the budget back what returned payments of finished batches had spent: their return brought the money
+ * back to the program's blocked funds, and nothing is blocked any more, so it is released. A batch still
+ * processing is left to the monitor, which settles it from its totals, returns included.
+ */
+export async function restoreReturnedFunds(trx: Database, returned: readonly Order[]): Promise<void> {
+  const byBatch = new Map<string, bigint>();
+  for (const order of returned) {
+    if (order.batchId !== null) byBatch.set(order.batchId, (byBatch.get(order.batchId) ?? 0n) + order.amount.minor);
+  }
+  // In id order, so that two runs returning payments of the same batches never wait on each other crosswise.
+  for (const batchId of [...byBatch.keys()].sort()) {
+    const batch = (await loadBatch(trx, batchId, { forUpdate: true }))!;
+    if (batch.status === 'processing') continue;
+    const amountMinor = byBatch.get(batchId)!;
+    await settleBatchFunds(trx, batch, -amountMinor, amountMinor);
+    await updateBatch(trx, batchId, [batch.status], { disbursedMinor: batch.disbursedMinor - amountMinor });
+  }
+}
