@@ -26,6 +26,9 @@ export async function startEmbeddedPostgres(options: { dataDir: string; port: nu
     user: USER,
     password: PASSWORD,
     persistent: true,
+    // Every Kassa process holds a knex pool, and BullMQ's PostgreSQL backend a pool per queue object: a
+    // `kassa start` with a second worker process alone goes past PostgreSQL's default of 100 connections.
+    postgresFlags: ['-c', 'max_connections=400'],
     createPostgresUser: process.getuid?.() === 0,
     onLog: log,
     onError: (message) => log(String(message)),
