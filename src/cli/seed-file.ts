@@ -47,10 +47,44 @@ const beneficiarySchema = z.strictObject({
   institution: z.string().trim().min(1).max(64).optional(),
 });
 
+const code = z.string().regex(/^[A-Za-z0-9_.-]{1,20}$/, 'must be 1–20 letters, digits, dots, dashes or underscores');
+const httpUrl = z.url({ protocol: /^https?$/ }).max(2048);
+const date = z.iso.date();
+
+const billSchema = z.strictObject({
+  bill_id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1–64 letters, digits, dots, dashes or underscores'),
+  amount: decimal,
+  amount_after_due: decimal.optional(),
+  due: date.optional(),
+  description: z.string().trim().min(1).max(140).optional(),
+});
+
+const billerSchema = z.strictObject({
+  organisation: name,
+  code,
+  name,
+  currency: z.string(),
+  account: partySchema,
+  prefixes: z.array(code).min(1),
+  /** Without it Kassa holds the biller's register, and answers bill inquiries from `bills`. */
+  bill_source_url: httpUrl.optional(),
+  bills: z.array(billSchema).default([]),
+});
+
+const payerInstitutionSchema = z.strictObject({
+  organisation: name,
+  code,
+  name,
+  settlement_account: partySchema,
+  rtp_url: httpUrl.optional(),
+});
+
 const seedFileSchema = z.strictObject({
   organisations: z.array(z.strictObject({ name, clients: z.array(clientSchema).default([]) })).default([]),
   programs: z.array(programSchema).default([]),
   beneficiaries: z.array(beneficiarySchema).default([]),
+  billers: z.array(billerSchema).default([]),
+  payer_institutions: z.array(payerInstitutionSchema).default([]),
 });
 
 type SeedFile = z.infer<typeof seedFileSchema>;
@@ -102,16 +136,44 @@ function toSeed(file: SeedFile, problems: string[]): Seed {
     return { organisation: entry.organisation, registeringInstitution: entry.registering_institution, account: 'account' in checked ? checked.account : undefined };
   });
 
+  reportRepeats(problems, 'billers', file.billers.map((biller) => biller.code));
+  reportRepeats(problems, 'billers (prefixes)', file.billers.flatMap((biller) => biller.prefixes));
+  reportRepeats(problems, 'payer_institutions', file.payer_institutions.map((institution) => institution.code));
+  const billers = file.billers.map((biller, index) => {
+    const place = `billers[${index}]`;
+    mustBeDeclared(place, biller.organisation);
+    if (biller.bill_source_url !== undefined && biller.bills.length > 0) problems.push(`${place}.bills: a biller with a bill source URL keeps its own bills; give one or the other`);
+    reportRepeats(problems, `${place}.bills`, biller.bills.map((bill) => bill.bill_id));
+    const bills = biller.bills.map((bill, billIndex) => {
+      const billPlace = `${place}.bills[${billIndex}]`;
+      if (!biller.prefixes.some((prefix) => bill.bill_id.startsWith(prefix))) problems.push(`${billPlace}.bill_id: "${bill.bill_id}" starts with none of the biller's prefixes`);
+      return {
+        billId: bill.bill_id, currency: biller.currency, description: bill.description ?? null,
+        amountOnDueMinor: amountIn(problems, `${billPlace}.amount`, bill.amount, biller.currency, { zero: false }),
+        amountAfterDueMinor: bill.amount_after_due === undefined ? null : amountIn(problems, `${billPlace}.amount_after_due`, bill.amount_after_due, biller.currency, { zero: false }),
+        // Due through the whole of its due date, in UTC.
+        dueAt: bill.due === undefined ? null : new Date(`${bill.due}T23:59:59Z`),
+      };
+    });
+    return { organisation: biller.organisation, code: biller.code, name: biller.name, currency: biller.currency, account: biller.account, prefixes: biller.prefixes, billSourceUrl: biller.bill_source_url ?? null, bills };
+  });
+  const payerInstitutions = file.payer_institutions.map((institution, index) => {
+    mustBeDeclared(`payer_institutions[${index}]`, institution.organisation);
+    return { organisation: institution.organisation, code: institution.code, name: institution.name, settlementAccount: institution.settlement_account, rtpUrl: institution.rtp_url ?? null };
+  });
+
   return {
+    billers,
+    payerInstitutions,
     organisations: file.organisations.map((organisation) => ({ name: organisation.name, clients: organisation.clients })),
     programs,
     beneficiaries: beneficiaries.flatMap((entry) => (entry.account ? [{ organisation: entry.organisation, registeringInstitution: entry.registeringInstitution, account: entry.account }] : [])),
   };
 }
 
-/** Zero is a valid threshold or budget here, unlike a payment amount. */
-function amountIn(problems: string[], place: string, amount: string, currency: string): bigint {
-  if (/^0(\.0+)?$/.test(amount)) return 0n;
+/** Zero is a valid threshold or budget, unlike a bill's amount. */
+function amountIn(problems: string[], place: string, amount: string, currency: string, options: { zero: boolean } = { zero: true }): bigint {
+  if (options.zero && /^0(\.0+)?$/.test(amount)) return 0n;
   const parsed = parseMoney(amount, currency);
   if (parsed.ok) return parsed.money.minor;
   problems.push(`${parsed.field === 'currency' ? place.replace(/\.[a-z_]+$/, '.currency') : place}: ${parsed.reason}`);

@@ -69,11 +69,11 @@ function failureOf(error: unknown, timeoutMs: number): { outcome: 'timed_out' | 
 }
 
 /** Asks the biller's bill source for one bill. */
-export async function askBillSource(config: Pick<Config, 'BILL_SOURCE_TIMEOUT_MS'>, biller: Biller, billId: string, headers: BillSourceHeaders): Promise<BillSourceAnswer> {
+export async function askBillSource(config: Pick<Config, 'BILL_SOURCE_TIMEOUT_MS'>, billSourceUrl: string, biller: Biller, billId: string, headers: BillSourceHeaders): Promise<BillSourceAnswer> {
   let status: number;
   let text: string;
   try {
-    const response = await fetch(joinPath(biller.billSourceUrl, `/bills/${encodeURIComponent(billId)}`), {
+    const response = await fetch(joinPath(billSourceUrl, `/bills/${encodeURIComponent(billId)}`), {
       headers: { accept: 'application/json', 'X-CorrelationID': headers.correlationId, 'X-Platform-TenantId': headers.tenantId, 'X-PayerFI-Id': headers.payerInstitutionCode },
       redirect: 'manual',
       signal: AbortSignal.timeout(config.BILL_SOURCE_TIMEOUT_MS),
@@ -121,12 +121,12 @@ const noticeCorrelationId = (payment: Pick<BillPayment, 'id'>) => payment.id.rep
  * Posts the mark-paid notice once, signed like webhooks when the biller's organisation has a secret. A 2xx means
  * the biller took it; its ACK or RJC may come with that answer or later, on POST /billTransferRequests.
  */
-export async function postBillPaidNotice(config: Pick<Config, 'BILL_SOURCE_TIMEOUT_MS'>, payment: BillPayment, paid: Money): Promise<NoticeAttempt & { readonly answer: MarkPaidAnswer | null }> {
+export async function postBillPaidNotice(config: Pick<Config, 'BILL_SOURCE_TIMEOUT_MS'>, billSourceUrl: string, payment: BillPayment, paid: Money): Promise<NoticeAttempt & { readonly answer: MarkPaidAnswer | null }> {
   const body = JSON.stringify({ requestID: payment.requestId, billId: payment.billId, PaymentReferenceID: payment.paymentReference, amount: formatMoney(paid), currency: paid.currency });
   let responseStatus: number;
   let text: string;
   try {
-    const response = await fetch(joinPath(payment.billSourceUrl, '/billTransferRequests'), {
+    const response = await fetch(joinPath(billSourceUrl, '/billTransferRequests'), {
       method: 'POST',
       headers: {
         'content-type': 'application/json',

@@ -60,7 +60,8 @@ async function findVoucherPayout(context: Pick<ServiceContext, 'db' | 'config'>,
 
 /** Only a payment whose order completed is forwarded, so it has its order and the amount the order paid. */
 async function forwardNotice(context: Pick<ServiceContext, 'db' | 'config' | 'queues' | 'logger'>, payment: BillPayment): Promise<number | undefined> {
-  const sent = await postBillPaidNotice(context.config, payment, payment.amount!);
+  if (payment.billSourceUrl === null) return takeNoticeIntoRegister(context, payment);
+  const sent = await postBillPaidNotice(context.config, payment.billSourceUrl, payment, payment.amount!);
   const delayMs = backoffDelay(payment.noticeAttempts, context.config.WEBHOOK_BASE_DELAY_MS, MAX_NOTICE_DELAY_MS);
   if (!(await recordNoticeAttempt(context.db, payment.id, sent, new Date(Date.now() + delayMs)))) return undefined;
   if (!sent.delivered) {
@@ -68,5 +69,13 @@ async function forwardNotice(context: Pick<ServiceContext, 'db' | 'config' | 'qu
     return delayMs;
   }
   if (sent.answer) await recordMarkPaidAnswer(context, payment, sent.answer);
+  return undefined;
+}
+
+/** A biller whose register Kassa holds is told by Kassa itself: the paid bill is in the register, acknowledged at once. */
+async function takeNoticeIntoRegister(context: Pick<ServiceContext, 'db' | 'queues' | 'logger'>, payment: BillPayment): Promise<undefined> {
+  if (await recordNoticeAttempt(context.db, payment.id, { responseStatus: null, error: null, delivered: true }, new Date())) {
+    await recordMarkPaidAnswer(context, payment, { status: 'ACK' });
+  }
   return undefined;
 }

@@ -7,6 +7,7 @@ import { insertBillInquiry } from '../db/repositories/bill-inquiries.ts';
 import { findLiveBillPayment } from '../db/repositories/bill-payments.ts';
 import type { Biller } from '../db/repositories/billers.ts';
 import { claimIdempotencyKey, completeIdempotencyKey, findIdempotentResponse, releaseIdempotencyKey } from '../db/repositories/idempotency-keys.ts';
+import { askBillRegister } from './bill-register.ts';
 import { askBillSource, type BillSourceAnswer, type SourcedBill } from './bill-source.ts';
 import { billerOfBill, ownPayerInstitution } from './bill-parties.ts';
 import type { ServiceContext } from './context.ts';
@@ -58,7 +59,9 @@ export async function inquireBill(context: Pick<ServiceContext, 'db' | 'config'>
     return { reply: replay.body as BillInquiryReply, replayed: true };
   }
   try {
-    const answer = await askBillSource(context.config, biller, request.billId, { correlationId: request.correlationId, tenantId: request.tenantId, payerInstitutionCode: payer.code });
+    const answer = biller.billSourceUrl === null
+      ? await askBillRegister(context.db, biller, request.billId)
+      : await askBillSource(context.config, biller.billSourceUrl, biller, request.billId, { correlationId: request.correlationId, tenantId: request.tenantId, payerInstitutionCode: payer.code });
     if (answer.outcome !== 'bill') {
       const refusal = REFUSALS[answer.outcome];
       throw new ProblemError(refusal.status, refusal.code, refusal.title, answer.outcome === 'no_bill' ? `biller ${biller.code} has no bill ${request.billId}: ${answer.reason}` : `biller ${biller.code} ${answer.reason}; try again later`);

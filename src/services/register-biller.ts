@@ -10,7 +10,7 @@ export interface BillerRequest {
   readonly name: string;
   readonly currency: string;
   readonly account: Party;
-  readonly billSourceUrl: string;
+  readonly billSourceUrl: string | null;
   readonly prefixes: readonly string[];
 }
 

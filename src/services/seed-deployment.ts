@@ -9,36 +9,26 @@ import { changeBeneficiaries, findBeneficiaries, insertBeneficiaries } from '../
 import { clearDefaultProgram, findProgramByCode, insertProgram, updateProgramTerms, type Program } from '../db/repositories/programs.ts';
 import type { Database } from '../db/knex.ts';
 import type { ProgramRequest } from './create-program.ts';
+import { seedBillers, seedPayerInstitutions, type SeedBiller, type SeedPayerInstitution } from './seed-bill-parties.ts';
+import { SeedConflict, type SeedCounts } from './seed-outcome.ts';
 
 /** Reference data for a deployment, already checked for shape: organisations are named, never given ids. */
 export interface Seed {
   readonly organisations: readonly { name: string; clients: readonly { name: string; scopes: readonly Scope[]; key?: string }[] }[];
   readonly programs: readonly SeedProgram[];
   readonly beneficiaries: readonly { organisation: string; registeringInstitution: string; account: BeneficiaryAccount }[];
+  readonly billers: readonly SeedBiller[];
+  readonly payerInstitutions: readonly SeedPayerInstitution[];
 }
 
 export interface SeedProgram extends ProgramRequest {
   readonly organisation: string;
 }
 
-export interface SeedCounts {
-  created: number;
-  updated: number;
-  unchanged: number;
-}
-
 export interface SeedOutcome {
-  readonly counts: Readonly<Record<'organisations' | 'clients' | 'programs' | 'beneficiaries', SeedCounts>>;
+  readonly counts: Readonly<Record<'organisations' | 'clients' | 'programs' | 'beneficiaries' | 'billers' | 'bills' | 'payer_institutions', SeedCounts>>;
   /** Keys Kassa generated for credentials the file named without one: shown once, only their hashes are kept. */
   readonly issuedKeys: readonly { organisation: string; client: string; key: string }[];
-}
-
-/** The data already in the deployment contradicts the file in a way seeding must not paper over. */
-export class SeedConflict extends Error {
-  constructor(message: string) {
-    super(`nothing was loaded: ${message}`);
-    this.name = 'SeedConflict';
-  }
 }
 
 type Actor = Omit<AuditEntry, 'action' | 'target' | 'organisationId' | 'detail'>;
@@ -50,7 +40,7 @@ type Actor = Omit<AuditEntry, 'action' | 'target' | 'organisationId' | 'detail'>
  */
 export async function seedDeployment(db: Database, seed: Seed, actor: Actor): Promise<SeedOutcome> {
   return db.transaction(async (trx) => {
-    const counts = { organisations: zero(), clients: zero(), programs: zero(), beneficiaries: zero() };
+    const counts = { organisations: zero(), clients: zero(), programs: zero(), beneficiaries: zero(), billers: zero(), bills: zero(), payer_institutions: zero() };
     const issuedKeys: { organisation: string; client: string; key: string }[] = [];
     const organisationIds = new Map<string, string>();
     for (const organisation of seed.organisations) {
@@ -68,6 +58,8 @@ export async function seedDeployment(db: Database, seed: Seed, actor: Actor): Pr
       counts.programs[await seedProgram(trx, organisationIds.get(program.organisation)!, program, actor)] += 1;
     }
     await seedBeneficiaries(trx, organisationIds, seed.beneficiaries, counts.beneficiaries);
+    await seedBillers(trx, organisationIds, seed.billers, actor, counts);
+    await seedPayerInstitutions(trx, organisationIds, seed.payerInstitutions, actor, counts.payer_institutions);
     return { counts, issuedKeys };
   });
 }

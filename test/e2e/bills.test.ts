@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { voucherNumberKey } from '../../src/config/index.ts';
 import { claimBill } from '../../src/db/repositories/bill-payments.ts';
+import { claimBillerPrefixes, insertBiller } from '../../src/db/repositories/billers.ts';
+import { putHostedBills } from '../../src/db/repositories/hosted-bills.ts';
 import { hashVoucherNumber } from '../../src/domain/voucher.ts';
 import { voucherRedemptionRequestId } from '../../src/services/pay-bill-with-voucher.ts';
 import { voucherRedemption } from '../../src/services/redeem-voucher.ts';
@@ -390,6 +392,35 @@ describe('GovStack P2G bill payments (e2e: /bills, /billTransferRequests, /rtpRe
       assert.equal(billSource.noticesAbout(paid.billId).length, notices.length, 'nothing is sent once the biller took it');
       assert.deepEqual(notices.map((notice) => notice.answeredWith), [...notices.slice(0, -1).map(() => 503), 202]);
       assert.equal(new Set(notices.map((notice) => notice.headers['x-correlationid'])).size, 1);
+    });
+
+    it('when Kassa holds the biller\'s register, then the inquiry is answered from it and the paid bill is acknowledged without a call out', async function () {
+      const code = `REG${randomBytes(3).toString('hex').toUpperCase()}`;
+      const billerId = randomUUID();
+      const organisationId = (await db()('organisations').where({ name: 'p2g-water-board' }).first()).id as string;
+      await db().transaction(async (trx) => {
+        await insertBiller(trx, { id: billerId, organisationId, code, name: 'Rates Office', currency: 'KES', account: { type: 'iban', value: WATER_ACCOUNT.value }, billSourceUrl: null });
+        assert.deepEqual(await claimBillerPrefixes(trx, billerId, [`${code}-`]), []);
+        await putHostedBills(trx, billerId, [{ billId: `${code}-1`, currency: 'KES', amountOnDueMinor: 4200n, amountAfterDueMinor: null, dueAt: null, description: 'rates' }]);
+      });
+      const correlationId = newCorrelationId();
+      const inquiry = await inquire(`${code}-1`, correlationId);
+      assert.equal(inquiry.status, 200, JSON.stringify(inquiry.body));
+      assert.equal(inquiry.body.billDetails.amountonDueDate, 42);
+
+      const accepted = await pay(`${code}-1`, correlationId);
+      assert.equal(accepted.status, 202, JSON.stringify(accepted.body));
+      const [order] = await ordersOfBill(`${code}-1`);
+      assert.equal(order!.amount_minor, '4200');
+      await orderReaching(billerReader, order!.id, 'completed');
+      const row = await noticeReaching(order!.payment_id, 'acknowledged');
+      assert.equal(row.notice_attempts, 1);
+      assert.equal(row.notice_last_status, null, 'no biller endpoint was called');
+      const answers = await eventually(async () => {
+        const received = payerEndpoint.pushes.filter((push) => JSON.parse(push.text).billId === `${code}-1`);
+        return received.length > 0 ? received : undefined;
+      }, { what: 'the ACK to reach the payer' });
+      assert.equal(JSON.parse(answers[0]!.text).status, 'ACK');
     });
 
     it('when the biller takes the notice and answers later on POST /billTransferRequests, then its RJC is recorded once and reaches the payer', async function () {

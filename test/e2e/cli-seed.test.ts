@@ -35,12 +35,15 @@ describe('kassa seed (reference data from a file)', function () {
     const result = await kassaSeed(EXAMPLE, kassa.databaseUrl);
 
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /organisations +2 created, 0 updated, 0 unchanged/);
-    assert.match(result.stdout, /clients +3 created/);
+    assert.match(result.stdout, /organisations +3 created, 0 updated, 0 unchanged/);
+    assert.match(result.stdout, /clients +4 created/);
     assert.match(result.stdout, /programs +1 created/);
     assert.match(result.stdout, /beneficiaries +2 created/);
+    assert.match(result.stdout, /billers +1 created/);
+    assert.match(result.stdout, /bills +2 created/);
+    assert.match(result.stdout, /payer_institutions +1 created/);
     const issued = [...result.stdout.matchAll(/API key for "([^"]+)" in "([^"]+)" \(shown only now\): (kassa_\S+)/g)];
-    assert.deepEqual(issued.map((match) => match[1]).sort(), ['e-services', 'finance-officer'], 'a key is printed only for credentials the file gave none');
+    assert.deepEqual(issued.map((match) => match[1]).sort(), ['bill-payments', 'e-services', 'finance-officer'], 'a key is printed only for credentials the file gave none');
 
     const agency = apiClient(kassa.url, EXAMPLE_KEY);
     assert.equal((await agency.get('/v1/orders')).status, 200);
@@ -54,6 +57,21 @@ describe('kassa seed (reference data from a file)', function () {
     const wallet = await db()('beneficiaries').where({ functional_id: 'NID-1000001' }).first();
     assert.equal(wallet.modality, '01');
     assert.equal(wallet.financial_address, '+254712345678');
+
+    // The revenue authority runs no bill source: its register, loaded from the file, answers the bank's inquiry.
+    const bank = issued.find((match) => match[1] === 'bill-payments')![3]!;
+    const inquiry = await fetch(`${kassa.url}/bills/KRA-2026-000001`, {
+      headers: { authorization: `Bearer ${bank}`, 'X-CorrelationID': 'seed-inquiry-1', 'X-Platform-TenantId': 'KE', 'X-PayerFI-Id': 'EQUITY' },
+    });
+    const answer = await inquiry.json() as { billDetails?: { billerId: string; amountonDueDate: number; amountAfterDueDate: number | null } };
+    assert.equal(inquiry.status, 200, JSON.stringify(answer));
+    assert.equal(answer.billDetails?.billerId, 'KRA');
+    assert.equal(answer.billDetails?.amountonDueDate, 1500);
+    assert.equal(answer.billDetails?.amountAfterDueDate, 1650);
+    const unknown = await fetch(`${kassa.url}/bills/KRA-2026-999999`, {
+      headers: { authorization: `Bearer ${bank}`, 'X-CorrelationID': 'seed-inquiry-2', 'X-Platform-TenantId': 'KE', 'X-PayerFI-Id': 'EQUITY' },
+    });
+    assert.equal(unknown.status, 404);
   });
 
   it('when the same file is seeded again, then nothing changes and no key is issued', async () => {
@@ -63,8 +81,11 @@ describe('kassa seed (reference data from a file)', function () {
     const result = await kassaSeed(EXAMPLE, kassa.databaseUrl);
 
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /organisations +0 created, 0 updated, 2 unchanged/);
-    assert.match(result.stdout, /clients +0 created, 0 updated, 3 unchanged/);
+    assert.match(result.stdout, /organisations +0 created, 0 updated, 3 unchanged/);
+    assert.match(result.stdout, /clients +0 created, 0 updated, 4 unchanged/);
+    assert.match(result.stdout, /billers +0 created, 0 updated, 1 unchanged/);
+    assert.match(result.stdout, /bills +0 created, 0 updated, 2 unchanged/);
+    assert.match(result.stdout, /payer_institutions +0 created, 0 updated, 1 unchanged/);
     assert.match(result.stdout, /programs +0 created, 0 updated, 1 unchanged/);
     assert.match(result.stdout, /beneficiaries +0 created, 0 updated, 2 unchanged/);
     assert.doesNotMatch(result.stdout, /API key for/);
@@ -73,7 +94,7 @@ describe('kassa seed (reference data from a file)', function () {
   });
 
   it('when a seeded budget and an address change in the file, then those two are updated and the rest stays', async () => {
-    const changed = (await readFile(EXAMPLE, 'utf8')).replace('budget: "50000000.00"', 'budget: "60000000.00"').replace('"+254712345678"', '"+254722000111"');
+    const changed = (await readFile(EXAMPLE, 'utf8')).replace('budget: "50000000.00"', 'budget: "60000000.00"').replace('"+254712345678"', '"+254722000111"').replace('amount: "250.00"', 'amount: "275.00"');
     const file = join(directory, 'changed.yaml');
     await writeFile(file, changed);
 
@@ -82,6 +103,7 @@ describe('kassa seed (reference data from a file)', function () {
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /programs +0 created, 1 updated, 0 unchanged/);
     assert.match(result.stdout, /beneficiaries +0 created, 1 updated, 1 unchanged/);
+    assert.match(result.stdout, /bills +0 created, 1 updated, 1 unchanged/);
     assert.equal((await db()('programs').where({ code: 'CT-2026' }).first()).budget_minor, '6000000000');
     assert.equal((await db()('beneficiaries').where({ functional_id: 'NID-1000001' }).first()).financial_address, '+254722000111');
   });

@@ -35,7 +35,7 @@ export interface BillPayment extends NewBillPayment {
   readonly amount: Money | null;
   readonly payerInstitutionCode: string;
   readonly billerOrganisationId: string;
-  readonly billSourceUrl: string;
+  readonly billSourceUrl: string | null;
   /** The biller organisation's webhook signing secret, which signs its notices when it has one. */
   readonly billerSecret: string | null;
   readonly released: boolean;
@@ -70,7 +70,7 @@ interface BillPaymentRow {
   currency: string | null;
   payer_institution_code: string;
   biller_organisation_id: string;
-  bill_source_url: string;
+  bill_source_url: string | null;
   biller_secret: string | null;
 }
 

@@ -10,8 +10,8 @@ export interface Biller {
   readonly currency: string;
   /** Where its bills are paid to: the payee of every bill payment's fee order. */
   readonly account: Party;
-  /** The base URL of its GovStack bill source: GET /bills/{billId}, POST /billTransferRequests. */
-  readonly billSourceUrl: string;
+  /** The base URL of its GovStack bill source (GET /bills/{billId}, POST /billTransferRequests); null when Kassa holds its register. */
+  readonly billSourceUrl: string | null;
   readonly prefixes: readonly string[];
   readonly createdAt: Date;
 }
@@ -23,7 +23,7 @@ interface BillerRow {
   name: string;
   currency: string;
   account: Party;
-  bill_source_url: string;
+  bill_source_url: string | null;
   prefixes: string[];
   created_at: Date;
 }
