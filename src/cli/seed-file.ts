@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { accountToRegister } from '../domain/beneficiary.ts';
 import { parseMoney } from '../domain/money.ts';
 import { SCOPES } from '../domain/scopes.ts';
+import { MERCHANT_KINDS } from '../domain/voucher.ts';
 import { partySchema } from '../http/schemas.ts';
 import type { Seed } from '../services/seed-deployment.ts';
 
@@ -79,12 +80,34 @@ const payerInstitutionSchema = z.strictObject({
   rtp_url: httpUrl.optional(),
 });
 
+const voucherGroupSchema = z.strictObject({
+  organisation: name,
+  code,
+  name,
+  program: code,
+  validity_days: z.number().int().min(1).max(3660),
+});
+
+const merchantSchema = z.strictObject({
+  organisation: name,
+  code: z.string().regex(/^[A-Za-z0-9_.-]{1,10}$/, 'must be 1–10 letters, digits, dots, dashes or underscores (GovStack\'s agentID)'),
+  name,
+  kind: z.enum(MERCHANT_KINDS),
+  account: partySchema,
+  /** The voucher groups it may redeem; every group when absent. */
+  voucher_groups: z.array(code).min(1).optional(),
+  /** Its own credential: `true` for one Kassa issues, or `{ key }` for a fixed one. */
+  credential: z.union([z.literal(true), z.strictObject({ key: clientSchema.shape.key.unwrap() })]).optional(),
+});
+
 const seedFileSchema = z.strictObject({
   organisations: z.array(z.strictObject({ name, clients: z.array(clientSchema).default([]) })).default([]),
   programs: z.array(programSchema).default([]),
   beneficiaries: z.array(beneficiarySchema).default([]),
   billers: z.array(billerSchema).default([]),
   payer_institutions: z.array(payerInstitutionSchema).default([]),
+  voucher_groups: z.array(voucherGroupSchema).default([]),
+  merchants: z.array(merchantSchema).default([]),
 });
 
 type SeedFile = z.infer<typeof seedFileSchema>;
@@ -162,9 +185,33 @@ function toSeed(file: SeedFile, problems: string[]): Seed {
     return { organisation: institution.organisation, code: institution.code, name: institution.name, settlementAccount: institution.settlement_account, rtpUrl: institution.rtp_url ?? null };
   });
 
+  reportRepeats(problems, 'voucher_groups', file.voucher_groups.map((group) => `${group.organisation} ${group.code}`));
+  reportRepeats(problems, 'merchants', file.merchants.map((merchant) => `${merchant.organisation} ${merchant.code}`));
+  const voucherGroups = file.voucher_groups.map((group, index) => {
+    const place = `voucher_groups[${index}]`;
+    mustBeDeclared(place, group.organisation);
+    if (!file.programs.some((program) => program.organisation === group.organisation && program.code === group.program)) {
+      problems.push(`${place}.program: "${group.organisation}" has no program ${group.program} in the file`);
+    }
+    return { organisation: group.organisation, code: group.code, name: group.name, program: group.program, validitySeconds: group.validity_days * 86_400 };
+  });
+  const merchants = file.merchants.map((merchant, index) => {
+    const place = `merchants[${index}]`;
+    mustBeDeclared(place, merchant.organisation);
+    for (const group of merchant.voucher_groups ?? []) {
+      if (!file.voucher_groups.some((declared) => declared.organisation === merchant.organisation && declared.code === group)) problems.push(`${place}.voucher_groups: "${merchant.organisation}" has no voucher group ${group} in the file`);
+    }
+    return {
+      organisation: merchant.organisation, code: merchant.code, name: merchant.name, kind: merchant.kind, account: merchant.account,
+      voucherGroups: merchant.voucher_groups ?? null, credential: merchant.credential === undefined ? null : merchant.credential === true ? {} : { key: merchant.credential.key },
+    };
+  });
+
   return {
     billers,
     payerInstitutions,
+    voucherGroups,
+    merchants,
     organisations: file.organisations.map((organisation) => ({ name: organisation.name, clients: organisation.clients })),
     programs,
     beneficiaries: beneficiaries.flatMap((entry) => (entry.account ? [{ organisation: entry.organisation, registeringInstitution: entry.registeringInstitution, account: entry.account }] : [])),

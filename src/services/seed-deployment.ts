@@ -1,24 +1,26 @@
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { generateApiKey, hashApiKey, storedFormOf } from '../domain/api-key.ts';
 import type { BeneficiaryAccount } from '../domain/beneficiary.ts';
-import type { Scope } from '../domain/scopes.ts';
-import { ensureOrganisation, findActiveClientByName, findOrganisationId, insertApiClient } from '../db/repositories/api-clients.ts';
+import { ensureOrganisation, findOrganisationId } from '../db/repositories/api-clients.ts';
 import { appendAudit, type AuditEntry } from '../db/repositories/audit-log.ts';
 import { changeBeneficiaries, findBeneficiaries, insertBeneficiaries } from '../db/repositories/beneficiaries.ts';
 import { clearDefaultProgram, findProgramByCode, insertProgram, updateProgramTerms, type Program } from '../db/repositories/programs.ts';
 import type { Database } from '../db/knex.ts';
 import type { ProgramRequest } from './create-program.ts';
 import { seedBillers, seedPayerInstitutions, type SeedBiller, type SeedPayerInstitution } from './seed-bill-parties.ts';
+import { seedClient, type SeedClient } from './seed-clients.ts';
 import { SeedConflict, type SeedCounts } from './seed-outcome.ts';
+import { seedMerchants, seedVoucherGroups, type SeedMerchant, type SeedVoucherGroup } from './seed-voucher-parties.ts';
 
 /** Reference data for a deployment, already checked for shape: organisations are named, never given ids. */
 export interface Seed {
-  readonly organisations: readonly { name: string; clients: readonly { name: string; scopes: readonly Scope[]; key?: string }[] }[];
+  readonly organisations: readonly { name: string; clients: readonly SeedClient[] }[];
   readonly programs: readonly SeedProgram[];
   readonly beneficiaries: readonly { organisation: string; registeringInstitution: string; account: BeneficiaryAccount }[];
   readonly billers: readonly SeedBiller[];
   readonly payerInstitutions: readonly SeedPayerInstitution[];
+  readonly voucherGroups: readonly SeedVoucherGroup[];
+  readonly merchants: readonly SeedMerchant[];
 }
 
 export interface SeedProgram extends ProgramRequest {
@@ -26,7 +28,7 @@ export interface SeedProgram extends ProgramRequest {
 }
 
 export interface SeedOutcome {
-  readonly counts: Readonly<Record<'organisations' | 'clients' | 'programs' | 'beneficiaries' | 'billers' | 'bills' | 'payer_institutions', SeedCounts>>;
+  readonly counts: Readonly<Record<'organisations' | 'clients' | 'programs' | 'beneficiaries' | 'billers' | 'bills' | 'payer_institutions' | 'voucher_groups' | 'merchants', SeedCounts>>;
   /** Keys Kassa generated for credentials the file named without one: shown once, only their hashes are kept. */
   readonly issuedKeys: readonly { organisation: string; client: string; key: string }[];
 }
@@ -40,7 +42,7 @@ type Actor = Omit<AuditEntry, 'action' | 'target' | 'organisationId' | 'detail'>
  */
 export async function seedDeployment(db: Database, seed: Seed, actor: Actor): Promise<SeedOutcome> {
   return db.transaction(async (trx) => {
-    const counts = { organisations: zero(), clients: zero(), programs: zero(), beneficiaries: zero(), billers: zero(), bills: zero(), payer_institutions: zero() };
+    const counts = { organisations: zero(), clients: zero(), programs: zero(), beneficiaries: zero(), billers: zero(), bills: zero(), payer_institutions: zero(), voucher_groups: zero(), merchants: zero() };
     const issuedKeys: { organisation: string; client: string; key: string }[] = [];
     const organisationIds = new Map<string, string>();
     for (const organisation of seed.organisations) {
@@ -49,7 +51,7 @@ export async function seedDeployment(db: Database, seed: Seed, actor: Actor): Pr
       counts.organisations[existing ? 'unchanged' : 'created'] += 1;
       for (const client of organisation.clients) {
         const organisationId = organisationIds.get(organisation.name)!;
-        const outcome = await seedClient(trx, organisationId, organisation.name, client, actor);
+        const outcome = await seedClient(trx, { organisationId, organisation: organisation.name }, client, actor);
         counts.clients[outcome.result] += 1;
         if (outcome.issuedKey) issuedKeys.push({ organisation: organisation.name, client: client.name, key: outcome.issuedKey });
       }
@@ -60,30 +62,14 @@ export async function seedDeployment(db: Database, seed: Seed, actor: Actor): Pr
     await seedBeneficiaries(trx, organisationIds, seed.beneficiaries, counts.beneficiaries);
     await seedBillers(trx, organisationIds, seed.billers, actor, counts);
     await seedPayerInstitutions(trx, organisationIds, seed.payerInstitutions, actor, counts.payer_institutions);
+    await seedVoucherGroups(trx, organisationIds, seed.voucherGroups, actor, counts.voucher_groups);
+    await seedMerchants(trx, organisationIds, seed.merchants, actor, counts, issuedKeys);
     return { counts, issuedKeys };
   });
 }
 
 function zero(): SeedCounts {
   return { created: 0, updated: 0, unchanged: 0 };
-}
-
-async function seedClient(trx: Database, organisationId: string, organisation: string, client: Seed['organisations'][number]['clients'][number], actor: Actor): Promise<{ result: keyof SeedCounts; issuedKey?: string }> {
-  const existing = await findActiveClientByName(trx, organisationId, client.name);
-  if (existing) {
-    if (client.key !== undefined && existing.keyHash !== hashApiKey(client.key)) {
-      throw new SeedConflict(`organisation "${organisation}" already has a credential "${client.name}" with another key: revoke it first`);
-    }
-    if (!isDeepStrictEqual([...existing.scopes].sort(), [...client.scopes].sort())) {
-      throw new SeedConflict(`organisation "${organisation}" already has a credential "${client.name}" with scopes ${existing.scopes.join(', ')}: revoke it first`);
-    }
-    return { result: 'unchanged' };
-  }
-  const key = client.key ?? generateApiKey().key;
-  const stored = storedFormOf(key);
-  const id = await insertApiClient(trx, { organisationId, name: client.name, keyPrefix: stored.prefix, keyHash: stored.hash, scopes: client.scopes });
-  await appendAudit(trx, { ...actor, organisationId, action: 'api_client.create', target: id, detail: { name: client.name, scopes: client.scopes, seeded: true } });
-  return { result: 'created', issuedKey: client.key === undefined ? key : undefined };
 }
 
 async function seedProgram(trx: Database, organisationId: string, program: SeedProgram, actor: Actor): Promise<keyof SeedCounts> {

@@ -36,14 +36,21 @@ describe('kassa seed (reference data from a file)', function () {
 
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /organisations +3 created, 0 updated, 0 unchanged/);
-    assert.match(result.stdout, /clients +4 created/);
+    assert.match(result.stdout, /clients +6 created/);
     assert.match(result.stdout, /programs +1 created/);
     assert.match(result.stdout, /beneficiaries +2 created/);
     assert.match(result.stdout, /billers +1 created/);
     assert.match(result.stdout, /bills +2 created/);
     assert.match(result.stdout, /payer_institutions +1 created/);
+    assert.match(result.stdout, /voucher_groups +1 created/);
+    assert.match(result.stdout, /merchants +2 created/);
     const issued = [...result.stdout.matchAll(/API key for "([^"]+)" in "([^"]+)" \(shown only now\): (kassa_\S+)/g)];
-    assert.deepEqual(issued.map((match) => match[1]).sort(), ['bill-payments', 'e-services', 'finance-officer'], 'a key is printed only for credentials the file gave none');
+    assert.deepEqual(issued.map((match) => match[1]).sort(), ['bill-payments', 'e-services', 'finance-officer', 'merchant:AGENT07'], 'a key is printed only for credentials the file gave none');
+    const duka = await db()('merchants').where({ code: 'DUKA01' }).first();
+    assert.deepEqual(duka.voucher_groups, ['FOOD']);
+    const dukaClient = await db()('api_clients').where({ id: duka.api_client_id }).first();
+    assert.deepEqual(dukaClient.scopes, ['vouchers:redeem']);
+    assert.equal(dukaClient.name, 'merchant:DUKA01');
 
     const agency = apiClient(kassa.url, EXAMPLE_KEY);
     assert.equal((await agency.get('/v1/orders')).status, 200);
@@ -82,7 +89,9 @@ describe('kassa seed (reference data from a file)', function () {
 
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /organisations +0 created, 0 updated, 3 unchanged/);
-    assert.match(result.stdout, /clients +0 created, 0 updated, 4 unchanged/);
+    assert.match(result.stdout, /clients +0 created, 0 updated, 6 unchanged/);
+    assert.match(result.stdout, /voucher_groups +0 created, 0 updated, 1 unchanged/);
+    assert.match(result.stdout, /merchants +0 created, 0 updated, 2 unchanged/);
     assert.match(result.stdout, /billers +0 created, 0 updated, 1 unchanged/);
     assert.match(result.stdout, /bills +0 created, 0 updated, 2 unchanged/);
     assert.match(result.stdout, /payer_institutions +0 created, 0 updated, 1 unchanged/);

@@ -1,0 +1,90 @@
+import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+import type { Party } from '../domain/order.ts';
+import type { MerchantKind } from '../domain/voucher.ts';
+import { appendAudit, type AuditEntry } from '../db/repositories/audit-log.ts';
+import { findMerchantByCode, insertMerchant } from '../db/repositories/merchants.ts';
+import { findProgramByCode } from '../db/repositories/programs.ts';
+import { findVoucherGroupsByCode, insertVoucherGroup } from '../db/repositories/voucher-groups.ts';
+import type { Database } from '../db/knex.ts';
+import { merchantCredentialName } from './register-merchant.ts';
+import { seedClient } from './seed-clients.ts';
+import { SeedConflict, type SeedCounts } from './seed-outcome.ts';
+
+type Actor = Omit<AuditEntry, 'action' | 'target' | 'organisationId' | 'detail'>;
+
+export interface SeedVoucherGroup {
+  readonly organisation: string;
+  readonly code: string;
+  readonly name: string;
+  readonly program: string;
+  readonly validitySeconds: number;
+}
+
+export interface SeedMerchant {
+  readonly organisation: string;
+  readonly code: string;
+  readonly name: string;
+  readonly kind: MerchantKind;
+  readonly account: Party;
+  readonly voucherGroups: readonly string[] | null;
+  /** Its own credential (`vouchers:redeem`), with a fixed key or one Kassa issues; none when absent. */
+  readonly credential: { readonly key?: string } | null;
+}
+
+/** Voucher groups are created once; one that exists must draw on the same program for as long. */
+export async function seedVoucherGroups(trx: Database, organisationIds: ReadonlyMap<string, string>, groups: readonly SeedVoucherGroup[], actor: Actor, counts: SeedCounts): Promise<void> {
+  for (const group of groups) {
+    const organisationId = organisationIds.get(group.organisation)!;
+    const existing = (await findVoucherGroupsByCode(trx, organisationId, [group.code])).get(group.code);
+    if (existing) {
+      if (existing.programCode !== group.program || existing.validitySeconds !== group.validitySeconds || existing.name !== group.name) {
+        throw new SeedConflict(`voucher group ${group.code} of "${group.organisation}" exists already with another program, name or validity`);
+      }
+      counts.unchanged += 1;
+      continue;
+    }
+    const program = await findProgramByCode(trx, organisationId, group.program);
+    if (!program) throw new SeedConflict(`voucher group ${group.code}: "${group.organisation}" has no program ${group.program}`);
+    const id = randomUUID();
+    await insertVoucherGroup(trx, { id, organisationId, code: group.code, name: group.name, programId: program.id, validitySeconds: group.validitySeconds });
+    await appendAudit(trx, { ...actor, organisationId, action: 'voucher_group.create', target: id, detail: { code: group.code, program: group.program, seeded: true } });
+    counts.created += 1;
+  }
+}
+
+/** Merchants and agents are registered once; one that exists must be paid at the same account for the same groups. */
+export async function seedMerchants(
+  trx: Database, organisationIds: ReadonlyMap<string, string>, merchants: readonly SeedMerchant[], actor: Actor,
+  counts: { merchants: SeedCounts; clients: SeedCounts }, issuedKeys: { organisation: string; client: string; key: string }[],
+): Promise<void> {
+  for (const merchant of merchants) {
+    const organisationId = organisationIds.get(merchant.organisation)!;
+    const existing = await findMerchantByCode(trx, organisationId, merchant.code);
+    const credential = merchant.credential && await seedClient(trx, { organisationId, organisation: merchant.organisation }, { name: merchantCredentialName(merchant.code), scopes: ['vouchers:redeem'], key: merchant.credential.key }, actor);
+    if (credential) {
+      counts.clients[credential.result] += 1;
+      if (credential.issuedKey) issuedKeys.push({ organisation: merchant.organisation, client: merchantCredentialName(merchant.code), key: credential.issuedKey });
+    }
+    if (existing) {
+      const same = existing.name === merchant.name && existing.kind === merchant.kind && isDeepStrictEqual(existing.account, merchant.account)
+        && isDeepStrictEqual(existing.voucherGroups && [...existing.voucherGroups].sort(), merchant.voucherGroups && [...merchant.voucherGroups].sort())
+        && existing.apiClientId === (credential?.clientId ?? null);
+      if (!same) throw new SeedConflict(`merchant ${merchant.code} of "${merchant.organisation}" is registered already with other details`);
+      counts.merchants.unchanged += 1;
+      continue;
+    }
+    if (merchant.voucherGroups) {
+      const known = await findVoucherGroupsByCode(trx, organisationId, merchant.voucherGroups);
+      const unknown = merchant.voucherGroups.filter((code) => !known.has(code));
+      if (unknown.length > 0) throw new SeedConflict(`merchant ${merchant.code}: "${merchant.organisation}" has no voucher group ${unknown.join(', ')}`);
+    }
+    const id = randomUUID();
+    await insertMerchant(trx, {
+      id, organisationId, code: merchant.code, name: merchant.name, kind: merchant.kind, account: merchant.account,
+      voucherGroups: merchant.voucherGroups && [...merchant.voucherGroups], apiClientId: credential?.clientId ?? null,
+    });
+    await appendAudit(trx, { ...actor, organisationId, action: 'merchant.register', target: id, detail: { code: merchant.code, kind: merchant.kind, seeded: true } });
+    counts.merchants.created += 1;
+  }
+}
