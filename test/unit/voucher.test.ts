@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
+import { ConfigError, loadConfig, voucherNumberKey } from '../../src/config/index.ts';
 import { formatDuration, parseDuration } from '../../src/domain/duration.ts';
 import {
   generateVoucherNumbers, hashVoucherNumber, isVoucherNumber, merchantMayRedeem, parseSerialNumber, refusalOf, releasesBudget, statusAfter, statusesAllowing,
@@ -108,6 +109,14 @@ describe('voucher numbers and serial numbers', () => {
     assert.notEqual(hashVoucherNumber(number!, key), hashVoucherNumber(number!, 'x'.repeat(32)));
     assert.match(hashVoucherNumber(number!, key), /^[0-9a-f]{64}$/);
     assert.ok(!hashVoucherNumber(number!, key).includes(number!));
+  });
+
+  it('when Kassa starts in production without a key for voucher numbers, or with a short one, then it refuses to start and names the setting', () => {
+    assert.throws(() => loadConfig({ NODE_ENV: 'production' }), (error: Error) => error instanceof ConfigError && /VOUCHER_NUMBER_KEY: is required in production/.test(error.message));
+    assert.throws(() => loadConfig({ NODE_ENV: 'production', VOUCHER_NUMBER_KEY: 'short' }), /VOUCHER_NUMBER_KEY: must be a secret of at least 32 characters/);
+    const key = 's'.repeat(40);
+    assert.equal(voucherNumberKey(loadConfig({ NODE_ENV: 'production', VOUCHER_NUMBER_KEY: key })), key);
+    assert.ok(voucherNumberKey(loadConfig({ NODE_ENV: 'development' })).length >= 32, 'development runs on a fixed key of its own');
   });
 
   it('when a serial number comes as a string or an integer, then it is read; anything else is no serial number', () => {

@@ -142,6 +142,9 @@ export interface ChangedVoucher {
  * the same vouchers never deadlock), changed only if the state machine allows the command from its status and its
  * validity has not run out, and given an event. Activation starts the voucher's validity afresh, as GovStack counts
  * it from activation. Vouchers not changed are simply not answered.
+ *
+ * The UPDATEs here find their rows through an array of the locked keys: by primary key, whatever the planner's
+ * statistics say of a table that a pre-activation has just filled.
  */
 export async function transitionVouchers(db: Database, scope: VoucherScope, command: SerialCommand, serialNumbers: readonly bigint[], detail: Record<string, unknown>): Promise<ChangedVoucher[]> {
   if (serialNumbers.length === 0) return [];
@@ -149,19 +152,19 @@ export async function transitionVouchers(db: Database, scope: VoucherScope, comm
   const activation = command === 'activate';
   const { rows } = (await db.raw(
     `WITH locked AS (
-       SELECT v.serial_number, v.status FROM vouchers v
+       SELECT v.serial_number FROM vouchers v
        WHERE v.serial_number = ANY(?::bigint[]) AND ${where.sql}
        ORDER BY v.serial_number FOR UPDATE
      ), changed AS (
-       UPDATE vouchers v SET status = ?, updated_at = now(),
+       UPDATE vouchers v SET status = ?, previous_status = v.status, updated_at = now(),
          expires_at = CASE WHEN ? THEN now() + make_interval(secs => g.validity_seconds) ELSE v.expires_at END,
          activated_at = CASE WHEN ? THEN now() ELSE v.activated_at END
-       FROM locked l, voucher_groups g
-       WHERE v.serial_number = l.serial_number AND g.id = v.group_id AND v.status = ANY(?::text[]) AND v.expires_at > now()
-       RETURNING v.serial_number, l.status AS from_status, g.program_id, v.amount_minor
+       FROM voucher_groups g
+       WHERE v.serial_number = ANY(ARRAY(SELECT serial_number FROM locked)) AND g.id = v.group_id AND v.status = ANY(?::text[]) AND v.expires_at > now()
+       RETURNING v.serial_number, v.previous_status, g.program_id, v.amount_minor
      ), events AS (
        INSERT INTO voucher_events (serial_number, from_status, to_status, detail)
-       SELECT serial_number, from_status, ?, ?::jsonb FROM changed
+       SELECT serial_number, previous_status, ?, ?::jsonb FROM changed
      )
      SELECT serial_number, program_id, amount_minor FROM changed`,
     [serialNumbers.map(String), ...where.bindings, statusAfter(command), activation, activation, [...statusesAllowing(command)], statusAfter(command), JSON.stringify(detail)],
@@ -176,20 +179,20 @@ export async function transitionVouchers(db: Database, scope: VoucherScope, comm
 export async function expireDueVouchers(db: Database, limit: number): Promise<ChangedVoucher[]> {
   const { rows } = (await db.raw(
     `WITH due AS (
-       SELECT serial_number, status FROM vouchers
+       SELECT serial_number FROM vouchers
        WHERE status = ANY(?::text[]) AND expires_at <= now()
        ORDER BY expires_at LIMIT ? FOR UPDATE SKIP LOCKED
      ), changed AS (
-       UPDATE vouchers v SET status = 'expired', updated_at = now()
-       FROM due d, voucher_groups g
-       WHERE v.serial_number = d.serial_number AND g.id = v.group_id AND v.status = ANY(?::text[]) AND v.expires_at <= now()
-       RETURNING v.serial_number, d.status AS from_status, v.expires_at, g.program_id, v.amount_minor
+       UPDATE vouchers v SET status = ?, previous_status = v.status, updated_at = now()
+       FROM voucher_groups g
+       WHERE v.serial_number = ANY(ARRAY(SELECT serial_number FROM due)) AND g.id = v.group_id AND v.status = ANY(?::text[]) AND v.expires_at <= now()
+       RETURNING v.serial_number, v.previous_status, v.expires_at, g.program_id, v.amount_minor
      ), events AS (
        INSERT INTO voucher_events (serial_number, from_status, to_status, detail)
-       SELECT serial_number, from_status, 'expired', jsonb_build_object('expires_at', expires_at) FROM changed
+       SELECT serial_number, previous_status, ?, jsonb_build_object('expires_at', expires_at) FROM changed
      )
      SELECT serial_number, program_id, amount_minor FROM changed`,
-    [[...statusesAllowing('expire')], limit, [...statusesAllowing('expire')]],
+    [[...statusesAllowing('expire')], limit, statusAfter('expire'), [...statusesAllowing('expire')], statusAfter('expire')],
   )) as { rows: { serial_number: string; program_id: string; amount_minor: string }[] };
   return rows.map((row) => ({ serialNumber: BigInt(row.serial_number), programId: row.program_id, amountMinor: BigInt(row.amount_minor) }));
 }
@@ -267,17 +270,18 @@ export async function redeemVouchers(db: Database, redemptions: readonly Voucher
        SELECT * FROM jsonb_to_recordset(?::jsonb) AS x(serial_number bigint, merchant_id uuid, redemption_request_id text, order_id uuid, rail text,
          payer jsonb, payee jsonb, reference text, metadata jsonb, client_id uuid, actor text, source_ip text, http_request_id text, audit_detail jsonb)
      ), locked AS (
-       SELECT v.serial_number, v.status FROM vouchers v WHERE v.serial_number IN (SELECT serial_number FROM input) ORDER BY v.serial_number FOR UPDATE
+       SELECT v.serial_number FROM vouchers v WHERE v.serial_number = ANY(ARRAY(SELECT serial_number FROM input)) ORDER BY v.serial_number FOR UPDATE
      ), redeemed AS (
-       UPDATE vouchers v SET status = ?, updated_at = now(), redeemed_at = now(), redeemed_by = i.merchant_id,
+       UPDATE vouchers v SET status = ?, previous_status = v.status, updated_at = now(), redeemed_at = now(), redeemed_by = i.merchant_id,
          redemption_request_id = i.redemption_request_id, payout_order_id = i.order_id
-       FROM input i, locked l
-       WHERE v.serial_number = i.serial_number AND l.serial_number = v.serial_number AND v.status = ANY(?::text[]) AND v.expires_at > now()
-       RETURNING v.serial_number, l.status AS from_status, v.organisation_id, v.group_id, v.amount_minor, v.currency, v.redeemed_at, i.merchant_id,
+       FROM input i
+       WHERE v.serial_number = ANY(ARRAY(SELECT serial_number FROM locked)) AND v.serial_number = i.serial_number
+         AND v.status = ANY(?::text[]) AND v.expires_at > now()
+       RETURNING v.serial_number, v.previous_status, v.organisation_id, v.group_id, v.amount_minor, v.currency, v.redeemed_at, i.merchant_id,
                  i.order_id, i.rail, i.payer, i.payee, i.reference, i.metadata, i.client_id, i.actor, i.source_ip, i.http_request_id, i.audit_detail
      ), events AS (
        INSERT INTO voucher_events (serial_number, from_status, to_status, detail)
-       SELECT serial_number, from_status, ?, jsonb_build_object('merchant_id', merchant_id, 'order_id', order_id) FROM redeemed
+       SELECT serial_number, previous_status, ?, jsonb_build_object('merchant_id', merchant_id, 'order_id', order_id) FROM redeemed
      ), payouts AS (
        INSERT INTO orders (id, organisation_id, kind, status, amount_minor, currency, payer, payee, reference, metadata, rail, rail_key)
        SELECT order_id, organisation_id, 'benefit', 'received', amount_minor, currency, payer, payee, reference, metadata, rail, replace(order_id::text, '-', '')
