@@ -123,15 +123,15 @@ export interface JournalDraft {
   readonly postings: readonly Posting[];
 }
 
-/** A batch's claim on its program's budget. */
-export interface BatchFunds {
+/** A claim on a program's budget: a batch's, or (with no batch) that of vouchers of the program. */
+export interface ProgramFunds {
   readonly organisationId: string;
   readonly programId: string;
-  readonly batchId: string;
+  readonly batchId: string | null;
   readonly currency: string;
 }
 
-function programJournal(kind: JournalKind, funds: BatchFunds, into: AccountPattern, outOf: AccountPattern, amountMinor: bigint): JournalDraft {
+function programJournal(kind: JournalKind, funds: ProgramFunds, into: AccountPattern, outOf: AccountPattern, amountMinor: bigint): JournalDraft {
   const posting = (pattern: AccountPattern, amount: bigint): Posting => ({
     account: { kind: pattern.kind, code: accountCode(pattern, { program: funds.programId }) }, currency: funds.currency, amountMinor: amount,
   });
@@ -141,12 +141,12 @@ function programJournal(kind: JournalKind, funds: BatchFunds, into: AccountPatte
   };
 }
 
-/** Approval blocks the batch's total: it leaves the budget for the program's blocked funds. */
-export function fundsBlocked(funds: BatchFunds, amountMinor: bigint): JournalDraft {
+/** Approval blocks the batch's total (pre-activation, the vouchers' total): it leaves the budget for the program's blocked funds. */
+export function fundsBlocked(funds: ProgramFunds, amountMinor: bigint): JournalDraft {
   return programJournal('benefit_funds_blocked', funds, ACCOUNTS.programReserved, ACCOUNTS.programBudget, amountMinor);
 }
 
-/** What the batch no longer needs blocked (failed, cancelled, never sent, returned) goes back to the budget. */
-export function fundsReleased(funds: BatchFunds, amountMinor: bigint): JournalDraft {
+/** What is no longer needed blocked (payments failed, cancelled, never sent or returned; vouchers cancelled or expired) goes back to the budget. */
+export function fundsReleased(funds: ProgramFunds, amountMinor: bigint): JournalDraft {
   return programJournal('benefit_funds_released', funds, ACCOUNTS.programBudget, ACCOUNTS.programReserved, amountMinor);
 }

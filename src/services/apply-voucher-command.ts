@@ -9,7 +9,7 @@ import type { Database } from '../db/knex.ts';
 import type { ServiceContext } from './context.ts';
 import { queueCallback } from './queue-callback.ts';
 import { runOnce } from './run-once.ts';
-import { settleVoucherAmounts } from './voucher-budget.ts';
+import { releaseVoucherAmounts } from './voucher-budget.ts';
 
 /** A voucher named by the caller: its serial number as given, and as a number when it can be one. */
 export interface NamedVoucher {
@@ -67,7 +67,7 @@ async function apply(context: Pick<ServiceContext, 'db' | 'queues' | 'logger'>, 
   const scope: VoucherScope = { organisationId: caller.organisationId, registeringInstitution: request.registeringInstitution };
   const serials = [...new Set(request.vouchers.flatMap((voucher) => (voucher.serialNumber === undefined ? [] : [voucher.serialNumber])))];
   const changed = await transitionVouchers(trx, scope, request.command, serials, { request_id: request.requestId, by: caller.clientId });
-  if (releasesBudget(request.command)) await settleVoucherAmounts(trx, changed, 'released');
+  if (releasesBudget(request.command)) await releaseVoucherAmounts(trx, changed);
   const changedSerials = new Set(changed.map((voucher) => voucher.serialNumber));
   const states = await findVoucherStates(trx, scope, serials.filter((serial) => !changedSerials.has(serial)));
   const failures = request.vouchers.flatMap((voucher): VoucherFailure[] => {

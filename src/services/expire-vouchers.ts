@@ -1,6 +1,6 @@
 import { expireDueVouchers } from '../db/repositories/vouchers.ts';
 import type { ServiceContext } from './context.ts';
-import { settleVoucherAmounts } from './voucher-budget.ts';
+import { releaseVoucherAmounts } from './voucher-budget.ts';
 
 /** Vouchers expired per transaction, and transactions per run: a backlog is worked off over a few runs. */
 const VOUCHERS_PER_TRANSACTION = 5_000;
@@ -15,7 +15,7 @@ export async function expireVouchers(context: Pick<ServiceContext, 'db' | 'logge
   for (let round = 0; round < TRANSACTIONS_PER_RUN; round += 1) {
     const count = await context.db.transaction(async (trx) => {
       const ended = await expireDueVouchers(trx, VOUCHERS_PER_TRANSACTION);
-      await settleVoucherAmounts(trx, ended, 'released');
+      await releaseVoucherAmounts(trx, ended);
       return ended.length;
     });
     expired += count;

@@ -7,12 +7,12 @@ import { grants } from '../domain/scopes.ts';
 import { generateVoucherNumbers, hashVoucherNumber, VoucherRefused, type VoucherRefusal } from '../domain/voucher.ts';
 import { appendAudit } from '../db/repositories/audit-log.ts';
 import { claimIdempotencyKey, completeIdempotencyKey, findIdempotentResponse } from '../db/repositories/idempotency-keys.ts';
-import { reserveFunds } from '../db/repositories/programs.ts';
 import { findVoucherGroupsByCode, type VoucherGroup } from '../db/repositories/voucher-groups.ts';
 import { insertVouchers, vouchersOfRequest, type IssuedVoucher, type NewVoucher } from '../db/repositories/vouchers.ts';
 import type { Database } from '../db/knex.ts';
 import type { ServiceContext } from './context.ts';
 import { replayable, type Idempotency } from './idempotent-replay.ts';
+import { blockVoucherFunds } from './program-funds.ts';
 import { queueCallback } from './queue-callback.ts';
 
 /** One voucher asked for. */
@@ -181,7 +181,7 @@ async function blockTotals(trx: Database, priced: readonly PricedInstruction[]):
     byProgram.set(instruction.group.programId, { group: entry.group, total: entry.total + instruction.minor });
   }
   for (const [programId, { group, total }] of [...byProgram].sort(([a], [b]) => a.localeCompare(b))) {
-    if (!(await reserveFunds(trx, programId, total))) {
+    if (!(await blockVoucherFunds(trx, { id: programId, organisationId: group.organisationId, currency: group.currency }, total))) {
       const asked = formatMoney({ minor: total, currency: group.currency });
       throw new VoucherRefused('group_exhausted', `the budget left of program ${group.programCode} does not cover the ${asked} ${group.currency} these vouchers are worth`);
     }

@@ -1,12 +1,12 @@
-import { fundsBlocked, fundsReleased, type BatchFunds } from '../domain/ledger.ts';
+import { fundsBlocked, fundsReleased, type ProgramFunds } from '../domain/ledger.ts';
 import type { Order } from '../domain/order.ts';
 import { loadBatch, updateBatch, type Batch } from '../db/repositories/batches.ts';
 import type { Database } from '../db/knex.ts';
 import { postJournal } from '../db/repositories/ledger.ts';
-import { reserveFunds, settleFunds } from '../db/repositories/programs.ts';
+import { reserveFunds, settleFunds, type Program } from '../db/repositories/programs.ts';
 
 /** A batch's claim on its program's budget, as the ledger names it. */
-const fundsOf = (batch: Batch): BatchFunds => ({ organisationId: batch.organisationId, programId: batch.programId, batchId: batch.id, currency: batch.currency });
+const fundsOf = (batch: Batch): ProgramFunds => ({ organisationId: batch.organisationId, programId: batch.programId, batchId: batch.id, currency: batch.currency });
 
 /**
  * Blocks `amountMinor` of the budget for the batch, in the program's columns and in the ledger, in the caller's
@@ -45,4 +45,20 @@ export async function restoreReturnedFunds(trx: Database, returned: readonly Ord
     await settleBatchFunds(trx, batch, -amountMinor, amountMinor);
     await updateBatch(trx, batchId, [batch.status], { disbursedMinor: batch.disbursedMinor - amountMinor });
   }
+}
+
+/** Vouchers' claim on a program: no batch, the program's own currency. */
+const voucherFundsOf = (program: Pick<Program, 'id' | 'organisationId' | 'currency'>): ProgramFunds => ({ organisationId: program.organisationId, programId: program.id, batchId: null, currency: program.currency });
+
+/** Blocks what pre-activated vouchers are worth, in the program's columns and in the ledger; false, changing nothing, when the budget left does not cover it. */
+export async function blockVoucherFunds(trx: Database, program: Pick<Program, 'id' | 'organisationId' | 'currency'>, amountMinor: bigint): Promise<boolean> {
+  if (!(await reserveFunds(trx, program.id, amountMinor))) return false;
+  if (amountMinor > 0n) await postJournal(trx, fundsBlocked(voucherFundsOf(program), amountMinor));
+  return true;
+}
+
+/** Gives the budget back what cancelled or expired vouchers had blocked. (A redeemed voucher's payout order posts its own spending.) */
+export async function releaseVoucherFunds(trx: Database, program: Pick<Program, 'id' | 'organisationId' | 'currency'>, amountMinor: bigint): Promise<void> {
+  await settleFunds(trx, program.id, 0n, amountMinor);
+  if (amountMinor !== 0n) await postJournal(trx, fundsReleased(voucherFundsOf(program), amountMinor));
 }

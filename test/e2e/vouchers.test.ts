@@ -304,6 +304,29 @@ describe('GovStack v3 vouchers (e2e: /vouchers, /v1/voucher-groups, /v1/merchant
       assert.equal(audit[0].detail.order_id, answer.body.transactionId);
     });
 
+    it('when vouchers are pre-activated, redeemed and cancelled, then the ledger posts each movement and its program accounts agree with the budget', async function () {
+      const program = await setup.admin.post('/v1/programs', { code: 'LEDGER', name: 'Ledger vouchers', currency: 'KES', budget: '100.00', funding_account: { type: 'iban', value: 'GB82WEST12345698765432' } }, randomUUID());
+      assert.equal(program.status, 201, JSON.stringify(program.body));
+      assert.equal((await setup.admin.post('/v1/voucher-groups', { code: 'LDG', name: 'Ledger group', program: 'LEDGER' }, randomUUID())).status, 201);
+      const [redeemed, cancelled] = await issueActive(3, { groupCode: 'LDG', amount: '10.00' });
+      const answer = await redeem(shop, redeemed!);
+      assert.equal(answer.status, 200, JSON.stringify(answer.body));
+      assert.equal((await command('POST', 'cancel', [cancelled!.serialNumber])).status, 200);
+      await orderReaching(issuer, answer.body.transactionId, 'completed');
+
+      const programId = program.body.id as string;
+      const balances = new Map(((await db()('ledger_postings').where('account', 'like', `program:${programId}:%`).groupBy('account').select('account').sum({ balance: 'amount_minor' })) as { account: string; balance: string }[])
+        .map((row) => [row.account.split(':')[2], BigInt(row.balance)]));
+      const row = await db()('programs').where({ id: programId }).first();
+      assert.equal(row.reserved_minor, '1000', 'one voucher is still blocked');
+      assert.equal(row.disbursed_minor, '1000', 'one was redeemed and paid out');
+      assert.equal(balances.get('reserved'), BigInt(row.reserved_minor));
+      assert.equal(balances.get('disbursed'), BigInt(row.disbursed_minor));
+      assert.equal(balances.get('budget'), -(BigInt(row.reserved_minor) + BigInt(row.disbursed_minor)), 'the budget account is minus what is committed');
+      const kinds = (await db()('ledger_journals').where({ program_id: programId }).pluck('kind')) as string[];
+      assert.deepEqual(kinds.sort(), ['benefit_completed', 'benefit_dispatched', 'benefit_funds_blocked', 'benefit_funds_released']);
+    });
+
     it('when twenty redemptions of one voucher arrive at once, from the merchant and from a till naming another merchant, then exactly one succeeds and there is one payout', async function () {
       const [voucher] = await issueActive(1);
       const attempts = await Promise.all(Array.from({ length: 20 }, (_, index) => (index % 2 === 0 ? redeem(shop, voucher!) : redeem(till, voucher!, { agentID: 'AGENT1' }))));

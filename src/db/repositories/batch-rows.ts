@@ -192,10 +192,10 @@ async function writeOrders(db: Database, batchId: string, orders: readonly RowOr
        FROM v WHERE br.batch_id = ? AND br.row_number = v.row_number AND br.status = 'valid'
        RETURNING br.row_number, br.instruction_id, br.payee, br.amount_minor, br.currency, br.note, v.order_id, v.rail, v.payer, v.reference
      ), o AS (
-       INSERT INTO orders (id, organisation_id, kind, status, amount_minor, currency, payer, payee, reference, metadata, rail, rail_key, batch_id)
+       INSERT INTO orders (id, organisation_id, kind, status, amount_minor, currency, payer, payee, reference, metadata, rail, rail_key, batch_id, program_id)
        SELECT r.order_id, b.organisation_id, 'benefit', 'received', r.amount_minor, r.currency, r.payer, r.payee, r.reference,
               jsonb_strip_nulls(jsonb_build_object('batch_id', b.id, 'program_id', b.program_id, 'instruction_id', r.instruction_id, 'row', r.row_number, 'note', r.note)),
-              r.rail, replace(r.order_id::text, '-', ''), b.id
+              r.rail, replace(r.order_id::text, '-', ''), b.id, b.program_id
        FROM r CROSS JOIN b
        RETURNING id
      ), e AS (

@@ -10,7 +10,7 @@ import type { Database } from '../knex.ts';
  * journal_id)`: every moved order, with the journal that posted its movement, if any. A move into a status that
  * moves no money gets `order_journals` from NO_MOVEMENT instead, without posting anything and without the cost.
  *
- * Orders moved together post one journal per organisation, currency, movement and batch (and, when reversing,
+ * Orders moved together post one journal per organisation, currency, movement, program and batch (and, when reversing,
  * per journal reversed), with one posting per account: a chunk of a thousand payments is a handful of rows.
  * Every join of a thousand orders is to a handful of rows (movements, journals), so that the planner, which
  * cannot count the rows of a CTE, never loops over orders once per order. An account is created by the first
@@ -22,12 +22,12 @@ const POST_ORDER_MOVEMENTS = `
     SELECT * FROM jsonb_to_recordset(:movements::jsonb) AS m(journal text, order_kind text, from_program boolean, reverses text, legs jsonb)
   ), matched AS (
     SELECT c.id AS order_id, c.previous_status, c.status, c.event_detail, c.organisation_id, c.currency, c.amount_minor, c.rail,
-           c.rail_fee_minor, c.rail_fee_currency, c.batch_id,
+           c.rail_fee_minor, c.rail_fee_currency, c.batch_id, c.program_id,
            (CASE c.kind WHEN 'benefit' THEN c.payee ELSE c.payer END) ->> 'institution' AS institution,
            m.journal, m.from_program, original.journal_id AS reverses_journal_id,
            m.journal IS NOT NULL AND (m.reverses IS NULL OR original.journal_id IS NOT NULL) AS posts
     FROM changed c
-    LEFT JOIN movements m ON m.order_kind = c.kind AND m.from_program = (c.batch_id IS NOT NULL)
+    LEFT JOIN movements m ON m.order_kind = c.kind AND m.from_program = (c.program_id IS NOT NULL)
     LEFT JOIN LATERAL (
       SELECT e.journal_id FROM order_events e
       WHERE m.reverses IS NOT NULL AND e.order_id = c.id AND e.to_status = m.reverses AND e.journal_id IS NOT NULL
@@ -35,16 +35,16 @@ const POST_ORDER_MOVEMENTS = `
     ) original ON true
   ), moving AS (
     SELECT matched.*,
-           CASE WHEN posts THEN dense_rank() OVER (PARTITION BY posts ORDER BY organisation_id, currency, journal, batch_id, reverses_journal_id) END AS journal_no
+           CASE WHEN posts THEN dense_rank() OVER (PARTITION BY posts ORDER BY organisation_id, currency, journal, program_id, batch_id, reverses_journal_id) END AS journal_no
     FROM matched
   ), journal_heads AS (
-    SELECT h.*, gen_random_uuid() AS journal_id, b.program_id
+    SELECT h.*, gen_random_uuid() AS journal_id
     FROM (
-      SELECT journal_no, organisation_id, journal, batch_id, reverses_journal_id, CASE WHEN count(*) = 1 THEN min(order_id::text)::uuid END AS order_id
+      SELECT journal_no, organisation_id, journal, program_id, batch_id, reverses_journal_id, CASE WHEN count(*) = 1 THEN min(order_id::text)::uuid END AS order_id
       FROM moving
       WHERE posts
-      GROUP BY journal_no, organisation_id, journal, batch_id, reverses_journal_id
-    ) h LEFT JOIN batches b ON b.id = h.batch_id
+      GROUP BY journal_no, organisation_id, journal, program_id, batch_id, reverses_journal_id
+    ) h
   ), journals AS (
     INSERT INTO ledger_journals (id, organisation_id, kind, order_id, batch_id, program_id, reverses_journal_id)
     SELECT journal_id, organisation_id, journal, order_id, batch_id, program_id, reverses_journal_id FROM journal_heads

@@ -120,3 +120,8 @@ export async function updateProgramTerms(db: Database, programId: string, terms:
     updated_at: db.fn.now(),
   });
 }
+
+export async function findProgramsByIds(db: Database, ids: readonly string[]): Promise<Map<string, Program>> {
+  const rows = (await db('programs').whereIn('id', [...ids])) as ProgramRow[];
+  return new Map(rows.map((row) => [row.id, programFromRow(row)]));
+}

@@ -283,9 +283,10 @@ export async function redeemVouchers(db: Database, redemptions: readonly Voucher
        INSERT INTO voucher_events (serial_number, from_status, to_status, detail)
        SELECT serial_number, previous_status, ?, jsonb_build_object('merchant_id', merchant_id, 'order_id', order_id) FROM redeemed
      ), payouts AS (
-       INSERT INTO orders (id, organisation_id, kind, status, amount_minor, currency, payer, payee, reference, metadata, rail, rail_key)
-       SELECT order_id, organisation_id, 'benefit', 'received', amount_minor, currency, payer, payee, reference, metadata, rail, replace(order_id::text, '-', '')
-       FROM redeemed
+       INSERT INTO orders (id, organisation_id, kind, status, amount_minor, currency, payer, payee, reference, metadata, rail, rail_key, program_id)
+       SELECT r.order_id, r.organisation_id, 'benefit', 'received', r.amount_minor, r.currency, r.payer, r.payee, r.reference, r.metadata, r.rail,
+              replace(r.order_id::text, '-', ''), g.program_id
+       FROM redeemed r JOIN voucher_groups g ON g.id = r.group_id
        RETURNING id, rail
      ), payout_events AS (
        INSERT INTO order_events (order_id, from_status, to_status, detail)
