@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import { startSandboxSimulator } from '../../adapters/sandbox/simulator.ts';
 import { startWorkers } from '../../workers/index.ts';
-import { ConfigError, type Config } from '../config/index.ts';
+import { ConfigError, voucherNumberKey, type Config } from '../config/index.ts';
 import { ensureOrganisation, listClients, revokeClient } from '../db/repositories/api-clients.ts';
 import { start } from '../http/server.ts';
 import { createLogger } from '../observability/logger.ts';
@@ -141,7 +141,7 @@ export async function runSeed(config: Config, file: string): Promise<void> {
     const seed = await readSeedFile(file);
     const runtime = await openRuntime(config, { sandboxUrl: requireSandboxUrl(config) });
     try {
-      const outcome = await seedDeployment(runtime.context.db, seed, { ...CLI_ACTOR, actor: `${CLI_ACTOR.actor} (kassa seed ${basename(file)})` });
+      const outcome = await seedDeployment(runtime.context.db, seed, { ...CLI_ACTOR, actor: `${CLI_ACTOR.actor} (kassa seed ${basename(file)})` }, voucherNumberKey(config));
       console.log(`seeded ${file}:`);
       for (const [section, counts] of Object.entries(outcome.counts)) {
         console.log(`  ${section.padEnd(14)} ${counts.created} created, ${counts.updated} updated, ${counts.unchanged} unchanged`);

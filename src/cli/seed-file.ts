@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { accountToRegister } from '../domain/beneficiary.ts';
 import { parseMoney } from '../domain/money.ts';
 import { SCOPES } from '../domain/scopes.ts';
-import { MERCHANT_KINDS } from '../domain/voucher.ts';
+import { isVoucherNumber, MERCHANT_KINDS, VOUCHER_STATUSES } from '../domain/voucher.ts';
 import { partySchema } from '../http/schemas.ts';
 import type { Seed } from '../services/seed-deployment.ts';
 
@@ -100,6 +100,15 @@ const merchantSchema = z.strictObject({
   credential: z.union([z.literal(true), z.strictObject({ key: clientSchema.shape.key.unwrap() })]).optional(),
 });
 
+const voucherSchema = z.strictObject({
+  organisation: name,
+  group: code,
+  number: z.string().refine(isVoucherNumber, 'must be a voucher number: 16 digits, the first 1 to 8'),
+  amount: decimal,
+  status: z.enum(VOUCHER_STATUSES),
+  expires: date.optional(),
+});
+
 const seedFileSchema = z.strictObject({
   organisations: z.array(z.strictObject({ name, clients: z.array(clientSchema).default([]) })).default([]),
   programs: z.array(programSchema).default([]),
@@ -108,6 +117,7 @@ const seedFileSchema = z.strictObject({
   payer_institutions: z.array(payerInstitutionSchema).default([]),
   voucher_groups: z.array(voucherGroupSchema).default([]),
   merchants: z.array(merchantSchema).default([]),
+  vouchers: z.array(voucherSchema).default([]),
 });
 
 type SeedFile = z.infer<typeof seedFileSchema>;
@@ -207,11 +217,27 @@ function toSeed(file: SeedFile, problems: string[]): Seed {
     };
   });
 
+  reportRepeats(problems, 'vouchers (numbers)', file.vouchers.map((voucher) => voucher.number));
+  const vouchers = file.vouchers.map((voucher, index) => {
+    const place = `vouchers[${index}]`;
+    mustBeDeclared(place, voucher.organisation);
+    const group = file.voucher_groups.find((declared) => declared.organisation === voucher.organisation && declared.code === voucher.group);
+    if (!group) problems.push(`${place}.group: "${voucher.organisation}" has no voucher group ${voucher.group} in the file`);
+    const currency = file.programs.find((program) => program.organisation === voucher.organisation && program.code === group?.program)?.currency ?? 'XXX';
+    return {
+      organisation: voucher.organisation, group: voucher.group, number: voucher.number, status: voucher.status,
+      amountMinor: group ? amountIn(problems, `${place}.amount`, voucher.amount, currency, { zero: false }) : 0n,
+      // Valid through the whole of its expiry date, in UTC.
+      expiresAt: voucher.expires === undefined ? null : new Date(`${voucher.expires}T23:59:59Z`),
+    };
+  });
+
   return {
     billers,
     payerInstitutions,
     voucherGroups,
     merchants,
+    vouchers,
     organisations: file.organisations.map((organisation) => ({ name: organisation.name, clients: organisation.clients })),
     programs,
     beneficiaries: beneficiaries.flatMap((entry) => (entry.account ? [{ organisation: entry.organisation, registeringInstitution: entry.registeringInstitution, account: entry.account }] : [])),

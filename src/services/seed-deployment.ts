@@ -10,7 +10,7 @@ import type { ProgramRequest } from './create-program.ts';
 import { seedBillers, seedPayerInstitutions, type SeedBiller, type SeedPayerInstitution } from './seed-bill-parties.ts';
 import { seedClient, type SeedClient } from './seed-clients.ts';
 import { SeedConflict, type SeedCounts } from './seed-outcome.ts';
-import { seedMerchants, seedVoucherGroups, type SeedMerchant, type SeedVoucherGroup } from './seed-voucher-parties.ts';
+import { seedMerchants, seedVoucherGroups, seedVouchers, type SeedMerchant, type SeedVoucher, type SeedVoucherGroup } from './seed-voucher-parties.ts';
 
 /** Reference data for a deployment, already checked for shape: organisations are named, never given ids. */
 export interface Seed {
@@ -21,6 +21,7 @@ export interface Seed {
   readonly payerInstitutions: readonly SeedPayerInstitution[];
   readonly voucherGroups: readonly SeedVoucherGroup[];
   readonly merchants: readonly SeedMerchant[];
+  readonly vouchers: readonly SeedVoucher[];
 }
 
 export interface SeedProgram extends ProgramRequest {
@@ -28,7 +29,7 @@ export interface SeedProgram extends ProgramRequest {
 }
 
 export interface SeedOutcome {
-  readonly counts: Readonly<Record<'organisations' | 'clients' | 'programs' | 'beneficiaries' | 'billers' | 'bills' | 'payer_institutions' | 'voucher_groups' | 'merchants', SeedCounts>>;
+  readonly counts: Readonly<Record<'organisations' | 'clients' | 'programs' | 'beneficiaries' | 'billers' | 'bills' | 'payer_institutions' | 'voucher_groups' | 'merchants' | 'vouchers', SeedCounts>>;
   /** Keys Kassa generated for credentials the file named without one: shown once, only their hashes are kept. */
   readonly issuedKeys: readonly { organisation: string; client: string; key: string }[];
 }
@@ -40,9 +41,10 @@ type Actor = Omit<AuditEntry, 'action' | 'target' | 'organisationId' | 'detail'>
  * what differs is updated, what is missing is created, and a contradiction rolls all of it back. Running the
  * same file twice changes nothing the second time.
  */
-export async function seedDeployment(db: Database, seed: Seed, actor: Actor): Promise<SeedOutcome> {
+/** `voucherNumberKey` keys the hashes of seeded voucher numbers, as the deployment's own pre-activations are keyed. */
+export async function seedDeployment(db: Database, seed: Seed, actor: Actor, voucherNumberKey: string): Promise<SeedOutcome> {
   return db.transaction(async (trx) => {
-    const counts = { organisations: zero(), clients: zero(), programs: zero(), beneficiaries: zero(), billers: zero(), bills: zero(), payer_institutions: zero(), voucher_groups: zero(), merchants: zero() };
+    const counts = { organisations: zero(), clients: zero(), programs: zero(), beneficiaries: zero(), billers: zero(), bills: zero(), payer_institutions: zero(), voucher_groups: zero(), merchants: zero(), vouchers: zero() };
     const issuedKeys: { organisation: string; client: string; key: string }[] = [];
     const organisationIds = new Map<string, string>();
     for (const organisation of seed.organisations) {
@@ -64,6 +66,7 @@ export async function seedDeployment(db: Database, seed: Seed, actor: Actor): Pr
     await seedPayerInstitutions(trx, organisationIds, seed.payerInstitutions, actor, counts.payer_institutions);
     await seedVoucherGroups(trx, organisationIds, seed.voucherGroups, actor, counts.voucher_groups);
     await seedMerchants(trx, organisationIds, seed.merchants, actor, counts, issuedKeys);
+    await seedVouchers(trx, organisationIds, seed.vouchers, voucherNumberKey, counts.vouchers);
     return { counts, issuedKeys };
   });
 }

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { Party } from '../domain/order.ts';
-import type { MerchantKind } from '../domain/voucher.ts';
+import { hashVoucherNumber, type MerchantKind, type VoucherStatus } from '../domain/voucher.ts';
 import { appendAudit, type AuditEntry } from '../db/repositories/audit-log.ts';
 import { findMerchantByCode, insertMerchant } from '../db/repositories/merchants.ts';
 import { findProgramByCode } from '../db/repositories/programs.ts';
 import { findVoucherGroupsByCode, insertVoucherGroup } from '../db/repositories/voucher-groups.ts';
+import { findVouchersByNumberHashes, insertSeededVouchers } from '../db/repositories/vouchers.ts';
 import type { Database } from '../db/knex.ts';
+import { blockVoucherFunds } from './program-funds.ts';
 import { merchantCredentialName } from './register-merchant.ts';
 import { seedClient } from './seed-clients.ts';
 import { SeedConflict, type SeedCounts } from './seed-outcome.ts';
@@ -86,5 +88,67 @@ export async function seedMerchants(
     });
     await appendAudit(trx, { ...actor, organisationId, action: 'merchant.register', target: id, detail: { code: merchant.code, kind: merchant.kind, seeded: true } });
     counts.merchants.created += 1;
+  }
+}
+
+export interface SeedVoucher {
+  readonly organisation: string;
+  readonly group: string;
+  /** The voucher's number, its secret: only its keyed hash is stored. */
+  readonly number: string;
+  readonly amountMinor: bigint;
+  readonly status: VoucherStatus;
+  /** When absent, the group's validity from now. */
+  readonly expiresAt: Date | null;
+}
+
+/** Statuses in which a voucher still holds its amount on the program's budget. */
+const BLOCKING: readonly VoucherStatus[] = ['pre_activated', 'activated', 'suspended'];
+
+/**
+ * Vouchers in the status the seed gives them. One still usable (pre-activated, activated, suspended) blocks its
+ * amount on its program's budget and in the ledger, as a pre-activation would, and the seed fails if the budget
+ * does not cover it; one seeded redeemed, expired or cancelled is history from before the deployment and blocks
+ * nothing. A voucher is known by its number: seeded again with the same group, amount and status, it is unchanged.
+ */
+export async function seedVouchers(trx: Database, organisationIds: ReadonlyMap<string, string>, vouchers: readonly SeedVoucher[], numberKey: string, counts: SeedCounts): Promise<void> {
+  const byOrganisation = new Map<string, SeedVoucher[]>();
+  for (const voucher of vouchers) {
+    const own = byOrganisation.get(voucher.organisation) ?? [];
+    own.push(voucher);
+    byOrganisation.set(voucher.organisation, own);
+  }
+  for (const [organisation, own] of byOrganisation) {
+    const organisationId = organisationIds.get(organisation)!;
+    const groups = await findVoucherGroupsByCode(trx, organisationId, [...new Set(own.map((voucher) => voucher.group))]);
+    const hashed = own.map((voucher) => {
+      const group = groups.get(voucher.group);
+      if (!group) throw new SeedConflict(`"${organisation}" has no voucher group ${voucher.group}`);
+      return { voucher, group, numberHash: hashVoucherNumber(voucher.number, numberKey) };
+    });
+    const existing = await findVouchersByNumberHashes(trx, organisationId, hashed.map((entry) => entry.numberHash));
+    const fresh = hashed.filter((entry) => {
+      const found = existing.get(entry.numberHash);
+      if (!found) return true;
+      if (found.groupId !== entry.group.id || found.amountMinor !== entry.voucher.amountMinor || found.status !== entry.voucher.status) {
+        throw new SeedConflict(`a voucher of "${organisation}" with the number given for one of group ${entry.voucher.group} exists already with another group, amount or status`);
+      }
+      return false;
+    });
+    const blocked = new Map<string, { group: (typeof fresh)[number]['group']; total: bigint }>();
+    for (const { voucher, group } of fresh.filter((entry) => BLOCKING.includes(entry.voucher.status))) {
+      blocked.set(group.programId, { group, total: (blocked.get(group.programId)?.total ?? 0n) + voucher.amountMinor });
+    }
+    for (const [programId, { group, total }] of [...blocked].sort(([a], [b]) => a.localeCompare(b))) {
+      if (!(await blockVoucherFunds(trx, { id: programId, organisationId, currency: group.currency }, total))) {
+        throw new SeedConflict(`the budget left of program ${group.programCode} of "${organisation}" does not cover the usable vouchers seeded on it`);
+      }
+    }
+    await insertSeededVouchers(trx, organisationId, fresh.map(({ voucher, group, numberHash }) => ({
+      numberHash, groupId: group.id, amountMinor: voucher.amountMinor, currency: group.currency, status: voucher.status,
+      expiresAt: voucher.expiresAt ?? new Date(Date.now() + group.validitySeconds * 1000),
+    })));
+    counts.created += fresh.length;
+    counts.unchanged += own.length - fresh.length;
   }
 }

@@ -44,6 +44,7 @@ describe('kassa seed (reference data from a file)', function () {
     assert.match(result.stdout, /payer_institutions +1 created/);
     assert.match(result.stdout, /voucher_groups +1 created/);
     assert.match(result.stdout, /merchants +2 created/);
+    assert.match(result.stdout, /vouchers +6 created/);
     const issued = [...result.stdout.matchAll(/API key for "([^"]+)" in "([^"]+)" \(shown only now\): (kassa_\S+)/g)];
     assert.deepEqual(issued.map((match) => match[1]).sort(), ['bill-payments', 'e-services', 'finance-officer', 'merchant:AGENT07'], 'a key is printed only for credentials the file gave none');
     const duka = await db()('merchants').where({ code: 'DUKA01' }).first();
@@ -59,6 +60,13 @@ describe('kassa seed (reference data from a file)', function () {
 
     const program = await db()('programs').where({ code: 'CT-2026' }).first();
     assert.equal(program.budget_minor, '5000000000');
+    assert.equal(program.reserved_minor, '7500', 'the three usable vouchers block their amount; history blocks nothing');
+    const blockedInLedger = await db()('ledger_postings').where({ account: `program:${program.id}:reserved` }).sum({ total: 'amount_minor' }).first();
+    assert.equal(blockedInLedger?.total, '7500');
+    const statuses = await db()('vouchers').orderBy('serial_number').pluck('status');
+    assert.deepEqual(statuses, ['activated', 'pre_activated', 'suspended', 'redeemed', 'expired', 'cancelled']);
+    assert.equal(await db()('vouchers').whereRaw("encode(number_hash, 'hex') LIKE '4000%'").first(), undefined, 'only a keyed hash of the number is kept');
+
     assert.equal(program.approval_threshold_minor, '100000000');
     assert.equal(program.is_default, true);
     const wallet = await db()('beneficiaries').where({ functional_id: 'NID-1000001' }).first();
@@ -115,6 +123,17 @@ describe('kassa seed (reference data from a file)', function () {
     assert.match(result.stdout, /bills +0 created, 1 updated, 1 unchanged/);
     assert.equal((await db()('programs').where({ code: 'CT-2026' }).first()).budget_minor, '6000000000');
     assert.equal((await db()('beneficiaries').where({ functional_id: 'NID-1000001' }).first()).financial_address, '+254722000111');
+  });
+
+  it('when a merchant seeded with a fixed key redeems a voucher seeded activated, then the voucher is redeemed', async () => {
+    const activated = await db()('vouchers').where({ status: 'activated' }).first();
+    const redemption = await fetch(`${kassa.url}/vouchers?command=redeem`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer kassa_training-only-merchant-duka01-key-000000001', 'content-type': 'application/json' },
+      body: JSON.stringify({ requestID: 'seedredeem1', voucherSerialNumber: String(activated.serial_number), voucherSecretNumber: '4000000000000001' }),
+    });
+    assert.equal(redemption.status, 200, await redemption.text());
+    assert.equal((await db()('vouchers').where({ serial_number: activated.serial_number }).first()).status, 'redeemed');
   });
 
   it('when a file has problems, then every one is named with its place and nothing is loaded', async () => {

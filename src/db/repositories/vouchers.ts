@@ -320,3 +320,48 @@ export async function redeemVouchers(db: Database, redemptions: readonly Voucher
     serialNumber: BigInt(row.serial_number), programId: row.program_id, amountMinor: BigInt(row.amount_minor), orderId: row.order_id, redeemedAt: row.redeemed_at,
   }));
 }
+
+/** A voucher loaded as reference data, in the status the seed gives it. */
+export interface SeededVoucher {
+  readonly numberHash: string;
+  readonly groupId: string;
+  readonly amountMinor: bigint;
+  readonly currency: string;
+  readonly status: VoucherStatus;
+  readonly expiresAt: Date;
+}
+
+/** The seeded vouchers whose numbers exist already, by number hash: what they are now. */
+export async function findVouchersByNumberHashes(db: Database, organisationId: string, numberHashes: readonly string[]): Promise<Map<string, Omit<SeededVoucher, 'expiresAt'>>> {
+  if (numberHashes.length === 0) return new Map();
+  const { rows } = (await db.raw(
+    `SELECT encode(number_hash, 'hex') AS number_hash, group_id, amount_minor, currency, status FROM vouchers
+     WHERE organisation_id = ? AND number_hash = ANY(ARRAY(SELECT decode(h, 'hex') FROM unnest(?::text[]) AS h))`,
+    [organisationId, [...numberHashes]],
+  )) as { rows: { number_hash: string; group_id: string; amount_minor: string; currency: string; status: VoucherStatus }[] };
+  return new Map(rows.map((row) => [row.number_hash, { numberHash: row.number_hash, groupId: row.group_id, amountMinor: BigInt(row.amount_minor), currency: row.currency.trim(), status: row.status }]));
+}
+
+/**
+ * Writes seeded vouchers in one statement, each in its given status with an event saying it was seeded (the
+ * event's from_status is the status itself: the voucher did not move, it was put there).
+ */
+export async function insertSeededVouchers(db: Database, organisationId: string, vouchers: readonly SeededVoucher[]): Promise<void> {
+  if (vouchers.length === 0) return;
+  await db.raw(
+    `WITH seeded AS (
+       INSERT INTO vouchers (organisation_id, number_hash, group_id, amount_minor, currency, status, expires_at, request_id, activated_at)
+       SELECT ?, decode(x.number_hash, 'hex'), x.group_id, x.amount_minor, x.currency, x.status, x.expires_at, 'seed',
+              CASE WHEN x.status = 'pre_activated' THEN NULL ELSE now() END
+       FROM jsonb_to_recordset(?::jsonb) AS x(position int, number_hash text, group_id uuid, amount_minor bigint, currency text, status text, expires_at timestamptz)
+       ORDER BY x.position
+       RETURNING serial_number, status
+     )
+     INSERT INTO voucher_events (serial_number, from_status, to_status, detail)
+     SELECT serial_number, status, status, '{"seeded": true}'::jsonb FROM seeded`,
+    [organisationId, JSON.stringify(vouchers.map((voucher, position) => ({
+      position, number_hash: voucher.numberHash, group_id: voucher.groupId, amount_minor: voucher.amountMinor.toString(), currency: voucher.currency,
+      status: voucher.status, expires_at: voucher.expiresAt.toISOString(),
+    })))],
+  );
+}
