@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { CliClientConfig } from '../config/cli-client.ts';
+import type { DailyReportView } from '../services/present-daily-report.ts';
 import { KassaApiError } from './batch-client.ts';
 
 /** A reconciliation run as the API shows it (the fields the CLI prints). */
@@ -34,7 +35,7 @@ export interface ImportAnswer {
   readonly run: RunView | null;
 }
 
-/** The treasury endpoints of a running Kassa, for `kassa statements import` and `kassa reconcile`. */
+/** The treasury endpoints of a running Kassa, for `kassa statements import`, `kassa reconcile` and `kassa report daily`. */
 export class TreasuryClient {
   constructor(private readonly config: CliClientConfig) {}
 
@@ -54,7 +55,17 @@ export class TreasuryClient {
     return (await this.json(await this.request('POST', '/v1/reconciliation/runs', { 'content-type': 'application/json', 'idempotency-key': request.idempotencyKey }, body))) as ImportAnswer;
   }
 
-  private async request(method: string, path: string, headers: Record<string, string>, body: WebReadableStream<Uint8Array>): Promise<Response> {
+  /** The day's report as the API shows it. */
+  async dailyReport(request: { date: string; organisationId?: string }): Promise<DailyReportView> {
+    return (await this.json(await this.request('GET', `/v1/reports/daily?${reportQuery(request, 'json')}`, {}))) as DailyReportView;
+  }
+
+  /** The day's report as the API's CSV, unchanged. */
+  async dailyReportCsv(request: { date: string; organisationId?: string }): Promise<string> {
+    return this.text(await this.request('GET', `/v1/reports/daily?${reportQuery(request, 'csv')}`, {}));
+  }
+
+  private async request(method: string, path: string, headers: Record<string, string>, body?: WebReadableStream<Uint8Array>): Promise<Response> {
     try {
       return await fetch(`${this.config.url}${path}`, {
         method,
@@ -69,8 +80,12 @@ export class TreasuryClient {
   }
 
   private async json(response: Response): Promise<unknown> {
+    return JSON.parse(await this.text(response));
+  }
+
+  private async text(response: Response): Promise<string> {
     const text = await response.text();
-    if (response.ok) return JSON.parse(text);
+    if (response.ok) return text;
     try {
       const problem = JSON.parse(text) as { code?: string; detail?: string; title?: string; errors?: { field: string; reason: string }[] };
       throw new KassaApiError(response.status, problem.code ?? `http_${response.status}`, problem.detail ?? problem.title ?? `HTTP ${response.status}`, problem.errors ?? []);
@@ -79,4 +94,8 @@ export class TreasuryClient {
       throw new KassaApiError(response.status, `http_${response.status}`, `HTTP ${response.status} ${response.statusText}${text ? `: ${text.slice(0, 200)}` : ''}`);
     }
   }
+}
+
+function reportQuery(request: { date: string; organisationId?: string }, format: 'json' | 'csv'): URLSearchParams {
+  return new URLSearchParams({ date: request.date, format, ...(request.organisationId ? { organisation_id: request.organisationId } : {}) });
 }

@@ -1,16 +1,19 @@
 import { randomUUID } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadCliClientConfig, type CliClientOverrides } from '../config/cli-client.ts';
 import { isIsoDate } from '../domain/statement.ts';
 import { KassaApiError } from './batch-client.ts';
+import { dailyReportText } from './daily-report-text.ts';
 import { reportingProblems } from './reporting-problems.ts';
 import { TreasuryClient, type ImportAnswer } from './treasury-client.ts';
 
 /**
- * `kassa statements import FILE` and `kassa reconcile --rail RAIL --date YYYY-MM-DD`, against a running Kassa
- * over HTTP (KASSA_URL, KASSA_API_KEY: an administrator's key). The run's figures go to stdout. Exit codes: 0
- * done (exceptions found are reported, not failures), 1 Kassa answered a problem, could not be reached, or the
- * file cannot be read; 78 a setting is missing or wrong.
+ * `kassa statements import FILE`, `kassa reconcile --rail RAIL --date YYYY-MM-DD` and `kassa report daily --date
+ * YYYY-MM-DD`, against a running Kassa over HTTP (KASSA_URL, KASSA_API_KEY: an administrator's key to import and
+ * reconcile, `treasury:read` or `orders:read` for the report). The figures go to stdout. Exit codes: 0 done
+ * (exceptions found are reported, not failures), 1 Kassa answered a problem, could not be reached, or a file
+ * cannot be read or written; 78 a setting is missing or wrong.
  */
 export function registerTreasuryCommands(program: Command): void {
   const client = (command: Command) =>
@@ -35,6 +38,23 @@ export function registerTreasuryCommands(program: Command): void {
       .option('--from <date>', 'first day of a range', dateOption)
       .option('--to <date>', 'last day of a range', dateOption),
   ).action((options: CliClientOverrides & { rail: string; date?: string; from?: string; to?: string }) => runReconcile(options));
+  const report = program.command('report').description('treasury reports (KASSA_URL, KASSA_API_KEY)');
+  client(
+    report
+      .command('daily')
+      .description('the day per organisation, program and currency, the rails against their statements, the open exceptions')
+      .requiredOption('--date <date>', "the day, YYYY-MM-DD, from 00:00 to 24:00 in the server's REPORT_TIMEZONE", dateOption)
+      .option('--organisation <id>', 'one organisation (treasury:read); an agency always gets its own')
+      .option('--csv', 'the report as CSV rather than tables')
+      .option('--output <file>', 'write the report to FILE (the JSON document, or the CSV with --csv) rather than stdout'),
+  ).action((options: CliClientOverrides & DailyReportOptions) => runDailyReport(options));
+}
+
+interface DailyReportOptions {
+  readonly date: string;
+  readonly organisation?: string;
+  readonly csv?: boolean;
+  readonly output?: string;
 }
 
 function dateOption(value: string): string {
@@ -58,6 +78,23 @@ export async function runReconcile(options: CliClientOverrides & { rail: string;
     const to = options.date ?? options.to ?? today;
     const answer = await new TreasuryClient(loadCliClientConfig(options)).reconcile({ rail: options.rail, from, to, idempotencyKey: `kassa-cli-reconcile-${randomUUID()}` });
     printAnswer(answer);
+  });
+}
+
+export async function runDailyReport(options: CliClientOverrides & DailyReportOptions): Promise<void> {
+  await reportingProblems(async () => {
+    const client = new TreasuryClient(loadCliClientConfig(options));
+    const request = { date: options.date, ...(options.organisation && { organisationId: options.organisation }) };
+    if (options.csv) {
+      const csv = await client.dailyReportCsv(request);
+      if (options.output) await writeFile(options.output, csv);
+      else process.stdout.write(csv);
+    } else {
+      const report = await client.dailyReport(request);
+      if (options.output) await writeFile(options.output, `${JSON.stringify(report, null, 2)}\n`);
+      else process.stdout.write(dailyReportText(report));
+    }
+    if (options.output) out(`report written to ${options.output}`);
   });
 }
 

@@ -3,6 +3,14 @@ import { z } from 'zod';
 const booleanFlag = z.enum(['true', 'false']).transform((value) => value === 'true');
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveMs = z.coerce.number().int().positive();
+const timeZone = z.string().refine((name) => {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be an IANA time zone name such as Africa/Nairobi');
 
 /** One row of the routing table: the first route whose fields all match an order picks its rail. */
 const railRoutesSchema = z.array(
@@ -95,6 +103,7 @@ const environmentSchema = z.object({
   RECON_MISSING_AFTER_DAYS: z.coerce.number().int().min(0).max(365).default(2),
   RECON_VALUE_DATE_WINDOW_DAYS: z.coerce.number().int().min(0).max(31).default(2),
   STATEMENT_MAX_XML_BYTES: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
+  REPORT_TIMEZONE: timeZone.default('UTC'),
   RECON_SCHEDULES: z
     .string()
     .default('[]')

@@ -19,6 +19,7 @@ import { ordersRouter } from './routes/orders.ts';
 import { programsRouter } from './routes/programs.ts';
 import { railCallbacksRouter } from './routes/rail-callbacks.ts';
 import { reconciliationRouter } from './routes/reconciliation.ts';
+import { reportsRouter } from './routes/reports.ts';
 import { statementsRouter } from './routes/statements.ts';
 import { vouchersRouter } from './routes/vouchers.ts';
 import { webhookEndpointRouter } from './routes/webhook-endpoint.ts';
@@ -53,6 +54,7 @@ export function createApp(context: ServiceContext, publicUrl: () => string): Exp
   v1.use('/webhook-endpoint', webhookEndpointRouter(context.db));
   v1.use('/reconciliation', reconciliationRouter(context));
   v1.use('/ledger', ledgerRouter(context));
+  v1.use('/reports', reportsRouter(context));
   app.use('/v1', v1);
 
   app.use(govStackAccountMapperRouter(context));

@@ -8,6 +8,7 @@ import {
 } from './reconciliation-schemas.ts';
 import { registerBillerSchema, registerPayerInstitutionSchema } from './p2g-schemas.ts';
 import { ledgerAccountsQuerySchema, ledgerJournalsQuerySchema } from './ledger-schemas.ts';
+import { dailyReportQuerySchema } from './report-schemas.ts';
 
 const schemaOf = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
 
@@ -129,6 +130,13 @@ export function buildOpenApiDocument(serverUrl: string) {
       },
       '/v1/ledger/journals': {
         get: { summary: "The journals an order's money movements were posted in, with their postings", parameters: queryParameters(ledgerJournalsQuerySchema), responses: { 200: { description: 'The journals' }, ...errors } },
+      },
+      '/v1/reports/daily': {
+        get: {
+          summary: "The day (00:00 to 24:00 in REPORT_TIMEZONE) per organisation, program and currency: balances, collected, disbursed, returned, rail fees, budgets; clearing accounts per rail and institution against the statements; open exceptions. Every organisation (treasury:read) or the caller's own (orders:read); CSV with format=csv or Accept: text/csv",
+          parameters: queryParameters(dailyReportQuerySchema),
+          responses: { 200: { description: 'The report', content: { 'application/json': {}, 'text/csv': { schema: { type: 'string' } } } }, ...errors },
+        },
       },
       '/health': { get: { security: [], summary: 'The process is alive', responses: { 200: { description: 'ok' } } } },
       '/ready': { get: { security: [], summary: 'Database and queue datastore reachable', responses: { 200: { description: 'ready' }, 503: problem } } },

@@ -17,6 +17,12 @@ describe('configuration', () => {
     assert.throws(() => loadConfig({ REDIS_URL: 'not a url' }), /REDIS_URL/);
     assert.throws(() => loadConfig({ LOG_LEVEL: 'loud' }), /LOG_LEVEL/);
     assert.throws(() => loadConfig({ DISPATCH_CHUNK_SIZE: '0' }), /DISPATCH_CHUNK_SIZE/);
+    assert.throws(() => loadConfig({ REPORT_TIMEZONE: 'Mars/Olympus_Mons' }), /REPORT_TIMEZONE: must be an IANA time zone name/);
+  });
+
+  it('when the report time zone is not set, then days are counted in UTC; an IANA zone is taken as it is', () => {
+    assert.equal(loadConfig({}).REPORT_TIMEZONE, 'UTC');
+    assert.equal(loadConfig({ REPORT_TIMEZONE: 'Africa/Nairobi' }).REPORT_TIMEZONE, 'Africa/Nairobi');
   });
 
   it('when values are given as strings, then they are typed', () => {
