@@ -9,6 +9,7 @@ import {
 import { registerBillerSchema, registerPayerInstitutionSchema } from './p2g-schemas.ts';
 import { ledgerAccountsQuerySchema, ledgerJournalsQuerySchema } from './ledger-schemas.ts';
 import { dailyReportQuerySchema } from './report-schemas.ts';
+import { createVoucherGroupSchema, registerMerchantSchema } from './voucher-schemas.ts';
 
 const schemaOf = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
 
@@ -79,6 +80,14 @@ export function buildOpenApiDocument(serverUrl: string) {
         post: { summary: 'Create a benefit program with its budget and approval threshold (admin)', parameters: [idempotencyKey], requestBody: { required: true, ...json(schemaOf(createProgramSchema)) }, responses: { 201: { description: 'The program' }, ...errors } },
       },
       '/v1/programs/{id}': { get: { summary: 'One program', parameters: [idPath], responses: { 200: { description: 'The program' }, ...errors } } },
+      '/v1/voucher-groups': {
+        get: { summary: "The organisation's voucher groups, each funded by a program", responses: { 200: { description: 'Voucher groups' }, ...errors } },
+        post: { summary: 'Create a voucher group on a program, with the validity of its vouchers (admin)', parameters: [idempotencyKey], requestBody: { required: true, ...json(schemaOf(createVoucherGroupSchema)) }, responses: { 201: { description: 'The voucher group' }, ...errors } },
+      },
+      '/v1/merchants': {
+        get: { summary: "The organisation's merchants and cash-out agents that redeem vouchers", responses: { 200: { description: 'Merchants and agents' }, ...errors } },
+        post: { summary: 'Register a merchant or agent with the account it is paid at, and its own credential if asked (admin)', parameters: [idempotencyKey], requestBody: { required: true, ...json(schemaOf(registerMerchantSchema)) }, responses: { 201: { description: 'The merchant, with its key once' }, ...errors } },
+      },
       '/v1/billers': {
         get: { summary: "The organisation's billers (GovStack P2G)", responses: { 200: { description: 'Billers with their prefixes and bill source' }, ...errors } },
         post: { summary: 'Register a biller with its bill-ID prefixes and bill source (admin)', parameters: [idempotencyKey], requestBody: { required: true, ...json(schemaOf(registerBillerSchema)) }, responses: { 201: { description: 'The biller' }, ...errors } },
