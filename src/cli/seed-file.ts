@@ -217,7 +217,13 @@ function toSeed(file: SeedFile, problems: string[]): Seed {
     };
   });
 
-  reportRepeats(problems, 'vouchers (numbers)', file.vouchers.map((voucher) => voucher.number));
+  // A voucher number is a secret: a repeat is named by its places, never by the number.
+  const firstPlaceOfNumber = new Map<string, number>();
+  file.vouchers.forEach((voucher, index) => {
+    const first = firstPlaceOfNumber.get(voucher.number);
+    if (first === undefined) firstPlaceOfNumber.set(voucher.number, index);
+    else problems.push(`vouchers[${index}].number: repeats the number of vouchers[${first}]`);
+  });
   const vouchers = file.vouchers.map((voucher, index) => {
     const place = `vouchers[${index}]`;
     mustBeDeclared(place, voucher.organisation);

@@ -24,6 +24,7 @@ const REDACTED_PATHS = [
   '*.voucherNumber',
   '*.voucher_number',
   '*.voucherSecretNumber',
+  '*.VoucherSecretHash',
   'voucherInstructions[*].voucherNumber',
   '*.voucherInstructions[*].voucherNumber',
 ];

@@ -39,9 +39,9 @@ type Actor = Omit<AuditEntry, 'action' | 'target' | 'organisationId' | 'detail'>
 /**
  * Brings a deployment to what the seed describes, in one transaction: whatever already matches stays as it is,
  * what differs is updated, what is missing is created, and a contradiction rolls all of it back. Running the
- * same file twice changes nothing the second time.
+ * same file twice changes nothing the second time. `voucherNumberKey` keys the hashes of seeded voucher numbers,
+ * as the deployment's own pre-activations are keyed.
  */
-/** `voucherNumberKey` keys the hashes of seeded voucher numbers, as the deployment's own pre-activations are keyed. */
 export async function seedDeployment(db: Database, seed: Seed, actor: Actor, voucherNumberKey: string): Promise<SeedOutcome> {
   return db.transaction(async (trx) => {
     const counts = { organisations: zero(), clients: zero(), programs: zero(), beneficiaries: zero(), billers: zero(), bills: zero(), payer_institutions: zero(), voucher_groups: zero(), merchants: zero(), vouchers: zero() };

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { voucherNumberKey } from '../../src/config/index.ts';
+import { hashVoucherNumber } from '../../src/domain/voucher.ts';
 import { newRequestId } from '../support/govstack.ts';
 import { apiClient, type JsonResponse } from '../support/http.ts';
 import { eventually, orderReaching } from '../support/kassa.ts';
@@ -136,6 +138,9 @@ describe('GovStack v3 vouchers (e2e: /vouchers, /v1/voucher-groups, /v1/merchant
 
       const everything = JSON.stringify(await Promise.all(['vouchers', 'voucher_events', 'audit_log', 'callback_deliveries', 'idempotency_keys'].map((table) => db()(table).select())));
       for (const voucher of vouchers) assert.ok(!everything.includes(voucher.voucherNumber), 'a voucher number is never stored');
+      const key = voucherNumberKey(setup.kassa.runtime.context.config);
+      const stored = (await db()('vouchers').where({ request_id: requestId }).orderBy('serial_number').select(db().raw("encode(number_hash, 'hex') AS hash"))) as { hash: string }[];
+      assert.deepEqual(stored.map((row) => row.hash), vouchers.map((voucher: Issued) => hashVoucherNumber(voucher.voucherNumber, key)), 'each number is kept as its keyed hash alone');
       assert.equal(Number((await db()('vouchers').where({ request_id: requestId }).count({ count: '*' }))[0]!.count), 2);
 
       const [push] = await setup.receiver.waitFor(requestId);
@@ -304,27 +309,33 @@ describe('GovStack v3 vouchers (e2e: /vouchers, /v1/voucher-groups, /v1/merchant
       assert.equal(audit[0].detail.order_id, answer.body.transactionId);
     });
 
-    it('when vouchers are pre-activated, redeemed and cancelled, then the ledger posts each movement and its program accounts agree with the budget', async function () {
+    it('when vouchers are pre-activated, redeemed, cancelled, and a payout fails, then the ledger posts each movement and its program accounts agree with the budget', async function () {
       const program = await setup.admin.post('/v1/programs', { code: 'LEDGER', name: 'Ledger vouchers', currency: 'KES', budget: '100.00', funding_account: { type: 'iban', value: 'GB82WEST12345698765432' } }, randomUUID());
       assert.equal(program.status, 201, JSON.stringify(program.body));
       assert.equal((await setup.admin.post('/v1/voucher-groups', { code: 'LDG', name: 'Ledger group', program: 'LEDGER' }, randomUUID())).status, 201);
-      const [redeemed, cancelled] = await issueActive(3, { groupCode: 'LDG', amount: '10.00' });
+      // The sandbox rail declines payments to an account ending 0000: that merchant's payout fails.
+      const closed = await setup.admin.post('/v1/merchants', { code: 'CLOSED1', name: 'Closed Shop', account: { type: 'msisdn', value: '+254711000000' }, credential: true }, randomUUID());
+      assert.equal(closed.status, 201, JSON.stringify(closed.body));
+      const [redeemed, cancelled, , unpaid] = await issueActive(4, { groupCode: 'LDG', amount: '10.00' });
       const answer = await redeem(shop, redeemed!);
       assert.equal(answer.status, 200, JSON.stringify(answer.body));
       assert.equal((await command('POST', 'cancel', [cancelled!.serialNumber])).status, 200);
+      const declined = await redeem(apiClient(setup.kassa.url, closed.body.api_key), unpaid!);
+      assert.equal(declined.status, 200, JSON.stringify(declined.body));
       await orderReaching(issuer, answer.body.transactionId, 'completed');
+      await orderReaching(issuer, declined.body.transactionId, 'failed');
 
       const programId = program.body.id as string;
       const balances = new Map(((await db()('ledger_postings').where('account', 'like', `program:${programId}:%`).groupBy('account').select('account').sum({ balance: 'amount_minor' })) as { account: string; balance: string }[])
         .map((row) => [row.account.split(':')[2], BigInt(row.balance)]));
       const row = await db()('programs').where({ id: programId }).first();
-      assert.equal(row.reserved_minor, '1000', 'one voucher is still blocked');
+      assert.equal(row.reserved_minor, '2000', 'one voucher is still blocked, and the failed payout is owed to its merchant again');
       assert.equal(row.disbursed_minor, '1000', 'one was redeemed and paid out');
       assert.equal(balances.get('reserved'), BigInt(row.reserved_minor));
       assert.equal(balances.get('disbursed'), BigInt(row.disbursed_minor));
       assert.equal(balances.get('budget'), -(BigInt(row.reserved_minor) + BigInt(row.disbursed_minor)), 'the budget account is minus what is committed');
       const kinds = (await db()('ledger_journals').where({ program_id: programId }).pluck('kind')) as string[];
-      assert.deepEqual(kinds.sort(), ['benefit_completed', 'benefit_dispatched', 'benefit_funds_blocked', 'benefit_funds_released']);
+      assert.deepEqual(kinds.sort(), ['benefit_completed', 'benefit_dispatched', 'benefit_dispatched', 'benefit_failed', 'benefit_funds_blocked', 'benefit_funds_released']);
     });
 
     it('when twenty redemptions of one voucher arrive at once, from the merchant and from a till naming another merchant, then exactly one succeeds and there is one payout', async function () {

@@ -47,11 +47,16 @@ describe('scheduled statement pulls', function () {
     const paidCovered = async () => bank.bookings().flatMap((booking) => booking.transactions).filter((tx) => keys.includes(tx.endToEndId)).length === keys.length;
 
     // The scheduled pulls go on; a pull that finds nothing new is the statement seen before, and no new run.
+    const coveredPayments = async () => (await kassa.runtime.context.db.raw(
+      `SELECT rail_key, match_method FROM statement_line_payments WHERE rail_key = ANY(?) UNION SELECT rail_key, 'reference' FROM statement_lines WHERE rail_key = ANY(?)`, [keys, keys],
+    )).rows as { rail_key: string; match_method: string }[];
+    // A pull can come between two bookings of the bank: the run to look at is one after every payment was booked.
     const run = await eventually(async () => {
       const [latest] = (await treasury.get(`/v1/statements?rail=${BANK}&limit=1`)).body.data as { id: string; lines: number }[];
       if (!latest || latest.lines < 2) return undefined;
       const [found] = (await treasury.get(`/v1/reconciliation/runs?statement_id=${latest.id}`)).body.data as { trigger: string; lines: number; matched: number; status: string }[];
-      return found?.status === 'completed' && found.lines === latest.lines && (await paidCovered()) ? found : undefined;
+      const complete = found?.status === 'completed' && found.lines === latest.lines && (await paidCovered());
+      return complete && new Set((await coveredPayments()).map((row) => row.rail_key)).size === keys.length ? found : undefined;
     }, { timeoutMs: 30_000, what: 'a scheduled run of the statement with every payment' });
     const db = kassa.runtime.context.db;
     const dump = async () => JSON.stringify({
@@ -60,9 +65,7 @@ describe('scheduled statement pulls', function () {
     }, null, 1);
     assert.equal(run.trigger, 'schedule');
     assert.equal(run.matched, run.lines, `${JSON.stringify(run)} ${await dump()}`);
-    const covered = (await db.raw(
-      `SELECT rail_key, match_method FROM statement_line_payments WHERE rail_key = ANY(?) UNION SELECT rail_key, 'reference' FROM statement_lines WHERE rail_key = ANY(?)`, [keys, keys],
-    )).rows as { rail_key: string; match_method: string }[];
+    const covered = await coveredPayments();
     assert.deepEqual([...new Set(covered.map((row) => row.rail_key))].sort(), [...keys].sort(), 'every payment is shown by a statement line');
     assert.ok(covered.filter((row) => row.match_method === 'total').length >= 2, 'bulk bookings without their keys are matched on count and total');
     const exceptions = await treasury.get('/v1/reconciliation/exceptions?limit=200');

@@ -147,7 +147,14 @@ export async function transitionOrders(db: Database, to: OrderStatus, changes: r
        FROM v
        WHERE o.id = v.id AND o.status = ANY(:from::text[])
        RETURNING o.*, v.detail AS event_detail, v.rail_fee_minor, v.rail_fee_currency
-     ), ${ledger.sql}, events AS (
+     ), ${ledger.sql}, unspent AS (
+       -- A redeemed voucher's payout that failed, was cancelled or came back was counted spent at redemption: its
+       -- amount is blocked again on the program, still owed to the merchant, as the ledger's reversal has it.
+       UPDATE programs p SET reserved_minor = p.reserved_minor + t.total, disbursed_minor = p.disbursed_minor - t.total, updated_at = now()
+       FROM (SELECT program_id, sum(amount_minor) AS total FROM changed
+             WHERE program_id IS NOT NULL AND batch_id IS NULL AND status = ANY(:unpaid::text[]) GROUP BY program_id) t
+       WHERE p.id = t.program_id
+     ), events AS (
        INSERT INTO order_events (order_id, from_status, to_status, detail, journal_id)
        SELECT order_id, from_status, to_status, COALESCE(event_detail, '{}'), journal_id FROM order_journals
      ), deliveries AS (
@@ -171,7 +178,7 @@ export async function transitionOrders(db: Database, to: OrderStatus, changes: r
         rail_fee_minor: change.railFee?.minor.toString() ?? null,
         rail_fee_currency: change.railFee?.currency ?? null,
       }))),
-      to, dispatched: options.countDispatch ? 1 : 0, from: statusesLeadingTo(to), final: [...FINAL_STATUSES], ...ledger.bindings,
+      to, dispatched: options.countDispatch ? 1 : 0, from: statusesLeadingTo(to), final: [...FINAL_STATUSES], unpaid: ['failed', 'cancelled', 'returned'], ...ledger.bindings,
     },
   )) as { rows: (OrderRow & { previous_status: OrderStatus; delivery_id: string | null })[] };
   return rows.rows.map((row) => ({ order: orderFromRow(row), fromStatus: row.previous_status, webhookDeliveryId: row.delivery_id }));

@@ -253,7 +253,9 @@ export async function linkBulkSeenBefore(db: Database, statementId: string, sour
 /**
  * Bulk lines that do not list their payments (MT940 /NBTX/): matched by count and total to the payments of
  * the rail that completed together (one chunk's answer completes its payments in one statement, so they share
- * the completion event's time) within `windowDays` of the value date, where exactly one such group fits.
+ * the completion event's time) within `windowDays` of the value date. Lines alike in count and total are paired
+ * with the groups alike in them in order (a bank books bulk lines in the order their messages reached it), and
+ * only when there are as many groups as lines: otherwise which payments a line covers is a guess, left unmatched.
  */
 export async function linkBulkByTotal(db: Database, statementId: string, rail: string, windowDays: number): Promise<number> {
   const { rows } = (await db.raw(
@@ -272,18 +274,21 @@ export async function linkBulkByTotal(db: Database, statementId: string, rail: s
        CROSS JOIN window_of w
        WHERE o.rail = ? AND o.status = 'completed' AND o.updated_at >= w.start AND o.updated_at < w.finish AND ${NOT_YET_LINKED}
        GROUP BY e.created_at, o.currency
+     ), ranked_lines AS (
+       SELECT b.*, row_number() OVER same AS k, count(*) OVER same AS n
+       FROM bulk b WINDOW same AS (PARTITION BY currency, batch_count, amount_minor ORDER BY line_number)
+     ), ranked_groups AS (
+       SELECT g.*, row_number() OVER same AS k, count(*) OVER same AS n
+       FROM groups g WINDOW same AS (PARTITION BY currency, payments, total ORDER BY completed_at)
      ), fits AS (
-       SELECT b.line_number, g.completed_at, g.order_ids, g.rail_keys
-       FROM bulk b JOIN groups g ON g.currency = b.currency AND g.payments = b.batch_count AND g.total = b.amount_minor
-         AND (g.completed_at AT TIME ZONE 'UTC')::date BETWEEN b.value_date - ?::int AND b.value_date + ?::int
-     ), unique_fits AS (
-       SELECT * FROM fits
-       WHERE line_number IN (SELECT line_number FROM fits GROUP BY line_number HAVING count(*) = 1)
-         AND completed_at IN (SELECT completed_at FROM fits GROUP BY completed_at HAVING count(*) = 1)
+       SELECT l.line_number, g.order_ids, g.rail_keys
+       FROM ranked_lines l JOIN ranked_groups g ON g.currency = l.currency AND g.payments = l.batch_count AND g.total = l.amount_minor
+         AND g.n = l.n AND g.k = l.k
+         AND (g.completed_at AT TIME ZONE 'UTC')::date BETWEEN l.value_date - ?::int AND l.value_date + ?::int
      )
      INSERT INTO statement_line_payments (statement_id, line_number, position, rail_key, order_id, match_method)
      SELECT ?::uuid, f.line_number, p.position, p.rail_key, p.order_id, 'total'
-     FROM unique_fits f, unnest(f.order_ids, f.rail_keys) WITH ORDINALITY AS p(order_id, rail_key, position)
+     FROM fits f, unnest(f.order_ids, f.rail_keys) WITH ORDINALITY AS p(order_id, rail_key, position)
      RETURNING line_number`,
     [statementId, windowDays, windowDays, rail, windowDays, windowDays, statementId],
   )) as { rows: { line_number: number }[] };
