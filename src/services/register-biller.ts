@@ -1,18 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { conflict } from '../domain/errors.ts';
-import type { Party } from '../domain/order.ts';
 import { appendAudit, type AuditEntry } from '../db/repositories/audit-log.ts';
 import { claimBillerPrefixes, findBiller, insertBiller, type Biller } from '../db/repositories/billers.ts';
 import type { Database } from '../db/knex.ts';
 
-export interface BillerRequest {
-  readonly code: string;
-  readonly name: string;
-  readonly currency: string;
-  readonly account: Party;
-  readonly billSourceUrl: string | null;
-  readonly prefixes: readonly string[];
-}
+export type BillerRequest = Pick<Biller, 'code' | 'name' | 'currency' | 'account' | 'billSourceUrl' | 'prefixes'>;
 
 /** Registers a biller of the organisation with its bill-ID prefixes and bill source (GovStack's biller onboarding). */
 export async function registerBiller(db: Database, organisationId: string, request: BillerRequest, actor: Omit<AuditEntry, 'action' | 'target' | 'organisationId' | 'detail'>): Promise<Biller> {
