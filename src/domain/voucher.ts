@@ -9,6 +9,9 @@ export type VoucherCommand = (typeof VOUCHER_COMMANDS)[number];
 /** What a caller may ask of a voucher by its serial number; expiry is Kassa's own doing, redemption takes the number. */
 export type SerialCommand = Exclude<VoucherCommand, 'redeem' | 'expire'>;
 
+/** How a done command reads: in callbacks' event types and in GovStack's answers. */
+export const COMMAND_DONE: Readonly<Record<SerialCommand, string>> = { activate: 'activated', suspend: 'suspended', unsuspend: 'unsuspended', cancel: 'cancelled' };
+
 /**
  * The one state machine every voucher follows: the statuses each command moves a voucher from, and the status it
  * moves it to. A status change not listed here cannot be written.

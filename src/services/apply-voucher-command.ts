@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Caller, RequestOrigin } from '../domain/caller.ts';
 import { ProblemError } from '../domain/errors.ts';
 import { grants } from '../domain/scopes.ts';
-import { GOVSTACK_VOUCHER_CODES, refusalOf, releasesBudget, type SerialCommand, type VoucherRefusal } from '../domain/voucher.ts';
+import { COMMAND_DONE, GOVSTACK_VOUCHER_CODES, refusalOf, releasesBudget, type SerialCommand, type VoucherRefusal } from '../domain/voucher.ts';
 import { appendAudit } from '../db/repositories/audit-log.ts';
 import { findVoucherStates, transitionVouchers, type VoucherScope } from '../db/repositories/vouchers.ts';
 import type { Database } from '../db/knex.ts';
@@ -40,7 +40,6 @@ export interface VoucherCommandOutcome {
   readonly replayed: boolean;
 }
 
-const PAST_TENSE: Readonly<Record<SerialCommand, string>> = { activate: 'activated', suspend: 'suspended', unsuspend: 'unsuspended', cancel: 'cancelled' };
 
 /**
  * Activates, suspends, unsuspends or cancels the vouchers named, each judged on its own: in one transaction the
@@ -82,7 +81,7 @@ async function apply(context: Pick<ServiceContext, 'db' | 'queues' | 'logger'>, 
   });
   if (request.callbackUrl) {
     await queueCallback(context, {
-      organisationId: caller.organisationId, url: request.callbackUrl, eventType: `vouchers.${PAST_TENSE[request.command]}`,
+      organisationId: caller.organisationId, url: request.callbackUrl, eventType: `vouchers.${COMMAND_DONE[request.command]}`,
       body: outcomeCallbackBody(request.requestId ?? origin.requestId, failures),
       dedupeKey: `vouchers.${request.command} ${JSON.stringify([request.requestId ?? origin.requestId])}`,
     }, trx);

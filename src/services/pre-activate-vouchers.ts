@@ -12,7 +12,7 @@ import { insertVouchers, vouchersOfRequest, type IssuedVoucher, type NewVoucher 
 import type { Database } from '../db/knex.ts';
 import type { ServiceContext } from './context.ts';
 import { replayable, type Idempotency } from './idempotent-replay.ts';
-import { blockVoucherFunds } from './program-funds.ts';
+import { blockVoucherTotals } from './program-funds.ts';
 import { queueCallback } from './queue-callback.ts';
 
 /** One voucher asked for. */
@@ -173,18 +173,12 @@ async function issue(
   return { vouchers, replayed: false };
 }
 
-/** Blocks each program's total on its budget, programs in id order so two requests never wait on each other crosswise. */
+/** Blocks each program's total on its budget; a program whose budget left does not cover it refuses the whole request. */
 async function blockTotals(trx: Database, priced: readonly PricedInstruction[]): Promise<void> {
-  const byProgram = new Map<string, { group: VoucherGroup; total: bigint }>();
-  for (const instruction of priced) {
-    const entry = byProgram.get(instruction.group.programId) ?? { group: instruction.group, total: 0n };
-    byProgram.set(instruction.group.programId, { group: entry.group, total: entry.total + instruction.minor });
-  }
-  for (const [programId, { group, total }] of [...byProgram].sort(([a], [b]) => a.localeCompare(b))) {
-    if (!(await blockVoucherFunds(trx, { id: programId, organisationId: group.organisationId, currency: group.currency }, total))) {
-      const asked = formatMoney({ minor: total, currency: group.currency });
-      throw new VoucherRefused('group_exhausted', `the budget left of program ${group.programCode} does not cover the ${asked} ${group.currency} these vouchers are worth`);
-    }
+  const short = await blockVoucherTotals(trx, priced.map((instruction) => ({ group: instruction.group, amountMinor: instruction.minor })));
+  if (short) {
+    const asked = formatMoney({ minor: short.totalMinor, currency: short.group.currency });
+    throw new VoucherRefused('group_exhausted', `the budget left of program ${short.group.programCode} does not cover the ${asked} ${short.group.currency} these vouchers are worth`);
   }
 }
 

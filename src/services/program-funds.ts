@@ -4,6 +4,7 @@ import { loadBatch, updateBatch, type Batch } from '../db/repositories/batches.t
 import type { Database } from '../db/knex.ts';
 import { postJournal } from '../db/repositories/ledger.ts';
 import { reserveFunds, settleFunds, type Program } from '../db/repositories/programs.ts';
+import type { VoucherGroup } from '../db/repositories/voucher-groups.ts';
 
 /** A batch's claim on its program's budget, as the ledger names it. */
 const fundsOf = (batch: Batch): ProgramFunds => ({ organisationId: batch.organisationId, programId: batch.programId, batchId: batch.id, currency: batch.currency });
@@ -61,4 +62,27 @@ export async function blockVoucherFunds(trx: Database, program: Pick<Program, 'i
 export async function releaseVoucherFunds(trx: Database, program: Pick<Program, 'id' | 'organisationId' | 'currency'>, amountMinor: bigint): Promise<void> {
   await settleFunds(trx, program.id, 0n, amountMinor);
   if (amountMinor !== 0n) await postJournal(trx, fundsReleased(voucherFundsOf(program), amountMinor));
+}
+
+/** A program's vouchers and what they are worth: how a group's claim is totalled before it is blocked. */
+export interface VoucherClaim {
+  readonly group: Pick<VoucherGroup, 'programId' | 'organisationId' | 'currency' | 'programCode'>;
+  readonly amountMinor: bigint;
+}
+
+/**
+ * Blocks the vouchers' total on each program, programs in id order so two transactions never wait on each other
+ * crosswise. Answers the first program whose budget left does not cover its total (the caller refuses and rolls
+ * back), or nothing when every total is blocked.
+ */
+export async function blockVoucherTotals(trx: Database, claims: readonly VoucherClaim[]): Promise<{ group: VoucherClaim['group']; totalMinor: bigint } | undefined> {
+  const byProgram = new Map<string, { group: VoucherClaim['group']; totalMinor: bigint }>();
+  for (const { group, amountMinor } of claims) {
+    byProgram.set(group.programId, { group, totalMinor: (byProgram.get(group.programId)?.totalMinor ?? 0n) + amountMinor });
+  }
+  for (const [programId, claim] of [...byProgram].sort(([a], [b]) => a.localeCompare(b))) {
+    const program = { id: programId, organisationId: claim.group.organisationId, currency: claim.group.currency };
+    if (!(await blockVoucherFunds(trx, program, claim.totalMinor))) return claim;
+  }
+  return undefined;
 }

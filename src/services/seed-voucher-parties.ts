@@ -8,7 +8,7 @@ import { findProgramByCode } from '../db/repositories/programs.ts';
 import { findVoucherGroupsByCode, insertVoucherGroup } from '../db/repositories/voucher-groups.ts';
 import { findVouchersByNumberHashes, insertSeededVouchers } from '../db/repositories/vouchers.ts';
 import type { Database } from '../db/knex.ts';
-import { blockVoucherFunds } from './program-funds.ts';
+import { blockVoucherTotals } from './program-funds.ts';
 import { merchantCredentialName } from './register-merchant.ts';
 import { seedClient } from './seed-clients.ts';
 import { SeedConflict, type SeedCounts } from './seed-outcome.ts';
@@ -135,15 +135,8 @@ export async function seedVouchers(trx: Database, organisationIds: ReadonlyMap<s
       }
       return false;
     });
-    const blocked = new Map<string, { group: (typeof fresh)[number]['group']; total: bigint }>();
-    for (const { voucher, group } of fresh.filter((entry) => BLOCKING.includes(entry.voucher.status))) {
-      blocked.set(group.programId, { group, total: (blocked.get(group.programId)?.total ?? 0n) + voucher.amountMinor });
-    }
-    for (const [programId, { group, total }] of [...blocked].sort(([a], [b]) => a.localeCompare(b))) {
-      if (!(await blockVoucherFunds(trx, { id: programId, organisationId, currency: group.currency }, total))) {
-        throw new SeedConflict(`the budget left of program ${group.programCode} of "${organisation}" does not cover the usable vouchers seeded on it`);
-      }
-    }
+    const short = await blockVoucherTotals(trx, fresh.filter((entry) => BLOCKING.includes(entry.voucher.status)).map((entry) => ({ group: entry.group, amountMinor: entry.voucher.amountMinor })));
+    if (short) throw new SeedConflict(`the budget left of program ${short.group.programCode} of "${organisation}" does not cover the usable vouchers seeded on it`);
     await insertSeededVouchers(trx, organisationId, fresh.map(({ voucher, group, numberHash }) => ({
       numberHash, groupId: group.id, amountMinor: voucher.amountMinor, currency: group.currency, status: voucher.status,
       expiresAt: voucher.expiresAt ?? new Date(Date.now() + group.validitySeconds * 1000),

@@ -1,7 +1,7 @@
 import { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { decimalTextOf } from '../../domain/batch.ts';
-import { GOVSTACK_VOUCHER_CODES, parseSerialNumber, type SerialCommand, type VoucherRefusal, type VoucherStatus } from '../../domain/voucher.ts';
+import { COMMAND_DONE, GOVSTACK_VOUCHER_CODES, parseSerialNumber, type SerialCommand, type VoucherRefusal, type VoucherStatus } from '../../domain/voucher.ts';
 import { applyVoucherCommand, type VoucherCommandOutcome } from '../../services/apply-voucher-command.ts';
 import type { ServiceContext } from '../../services/context.ts';
 import { lookUpVoucher } from '../../services/look-up-voucher.ts';
@@ -78,7 +78,6 @@ const statusQuery = z.object({ fields: z.enum(['status']) });
 /** Status codes "01" to "06": GovStack leaves their meaning to the implementation. Errors carry their voucher code. */
 const STATUS_CODES: Readonly<Record<VoucherStatus, number>> = { pre_activated: 1, activated: 2, suspended: 3, redeemed: 4, cancelled: 5, expired: 6 };
 
-const PAST_TENSE: Readonly<Record<SerialCommand, string>> = { activate: 'activated', suspend: 'suspended', unsuspend: 'unsuspended', cancel: 'cancelled' };
 const FAILURES_NAMED = 5;
 
 export function govStackVouchersRouter(context: ServiceContext, redeem: RedeemVoucher): Router {
@@ -208,12 +207,12 @@ const codeOf = (reason: VoucherRefusal) => GOVSTACK_VOUCHER_CODES[reason].code;
  */
 function commandAnswer(command: SerialCommand, outcome: VoucherCommandOutcome): { status: number; code: '00' | '01'; description: string } {
   const { failures, requested } = outcome;
-  if (failures.length === 0) return { status: 200, code: '00', description: `${requested} vouchers ${PAST_TENSE[command]}` };
+  if (failures.length === 0) return { status: 200, code: '00', description: `${requested} vouchers ${COMMAND_DONE[command]}` };
   const reasons = new Set(failures.map((failure) => failure.reason));
   const status = failures.length === requested && reasons.size === 1 ? codeOf(failures[0]!.reason) : 200;
   const named = failures.slice(0, FAILURES_NAMED).map((failure) => `${failure.serialNumber} ${GOVSTACK_VOUCHER_CODES[failure.reason].message}`).join('; ');
   const more = failures.length > FAILURES_NAMED ? `; and ${failures.length - FAILURES_NAMED} more` : '';
-  return { status, code: '01', description: `${failures.length} of ${requested} vouchers not ${PAST_TENSE[command]}: ${named}${more}` };
+  return { status, code: '01', description: `${failures.length} of ${requested} vouchers not ${COMMAND_DONE[command]}: ${named}${more}` };
 }
 
 type Acknowledgement = (req: Request, res: Response, status: number, code: '00' | '01', description: string) => void;
