@@ -18,19 +18,26 @@ import type { OrderStatus } from './order-status.ts';
  *  - otherwise matched.
  * A line no order explains is unexpected_on_statement; an order Kassa completed that no statement shows
  * RECON_MISSING_AFTER_DAYS after its completion is missing_on_statement.
+ *
+ * One exception comes from the pipeline, not from a statement: voucher_payout_failed, raised when the payout of a
+ * redeemed voucher fails, is cancelled or comes back, for Kassa then owes the merchant the voucher's value.
  */
 
-export const EXCEPTION_TYPES = ['missing_on_statement', 'unexpected_on_statement', 'amount_mismatch', 'duplicate_on_statement', 'status_mismatch', 'returned'] as const;
+export const EXCEPTION_TYPES = ['missing_on_statement', 'unexpected_on_statement', 'amount_mismatch', 'duplicate_on_statement', 'status_mismatch', 'returned', 'voucher_payout_failed'] as const;
 export type ExceptionType = (typeof EXCEPTION_TYPES)[number];
 
 export const SEVERITIES = ['critical', 'high', 'medium', 'low'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
-/** Money out that Kassa believes never left is the worst case; a return is handled, but treasury must follow it. */
+/**
+ * Money out that Kassa believes never left is the worst case; a merchant that handed out goods or cash and was not
+ * paid comes next; a return is handled, but treasury must follow it.
+ */
 export const SEVERITY_OF: Readonly<Record<ExceptionType, Severity>> = {
   status_mismatch: 'critical',
   duplicate_on_statement: 'high',
   amount_mismatch: 'high',
+  voucher_payout_failed: 'high',
   unexpected_on_statement: 'medium',
   missing_on_statement: 'medium',
   returned: 'low',

@@ -1,4 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import type { OrderStatus } from './order-status.ts';
 
 export const VOUCHER_STATUSES = ['pre_activated', 'activated', 'suspended', 'redeemed', 'cancelled', 'expired'] as const;
 export type VoucherStatus = (typeof VOUCHER_STATUSES)[number];
@@ -40,7 +41,7 @@ export function releasesBudget(command: VoucherCommand): boolean {
   return command === 'cancel' || command === 'expire';
 }
 
-/** Why GovStack refuses a voucher request; each reason has its GovStack code (452…464) at the API. */
+/** Why GovStack refuses a voucher request; each reason has its GovStack code (452…464, 599) at the API. */
 export const VOUCHER_REFUSALS = [
   'invalid_amount',
   'invalid_currency',
@@ -51,9 +52,11 @@ export const VOUCHER_REFUSALS = [
   'expired',
   'unknown_building_block',
   'invalid_voucher_number',
+  'insufficient_funds',
   'cannot_credit_merchant',
   'invalid_voucher',
   'already_cancelled',
+  'network_timeout',
 ] as const;
 export type VoucherRefusal = (typeof VOUCHER_REFUSALS)[number];
 
@@ -68,10 +71,26 @@ export const GOVSTACK_VOUCHER_CODES: Readonly<Record<VoucherRefusal, { readonly 
   expired: { code: 459, message: 'Voucher has expired' },
   unknown_building_block: { code: 460, message: 'GovStack Building Block does not exist' },
   invalid_voucher_number: { code: 461, message: 'Invalid voucher number' },
+  insufficient_funds: { code: 462, message: 'Insufficient funds in funding a/c' },
   cannot_credit_merchant: { code: 463, message: 'Cannot credit merchant' },
   invalid_voucher: { code: 463, message: 'Invalid voucher' },
   already_cancelled: { code: 464, message: 'Voucher is already cancelled' },
+  network_timeout: { code: 599, message: 'Network connection timeout error' },
 };
+
+/** ISO 20022's "insufficient funds", which every rail adapter reports a debit beyond the balance as. */
+const INSUFFICIENT_FUNDS = 'AM04';
+
+/**
+ * What GovStack's redemption flow calls the payout's trouble, once a redeemed voucher's payout is in trouble: the
+ * funding account could not be debited (462), the merchant could not be credited (463), or the rail could not be
+ * reached and has not said what happened (599). Undefined while the payout is under way or paid.
+ */
+export function payoutRefusalOf(payoutStatus: OrderStatus, failureCode: string | null): VoucherRefusal | undefined {
+  if (payoutStatus === 'unknown') return 'network_timeout';
+  if (payoutStatus !== 'failed' && payoutStatus !== 'cancelled' && payoutStatus !== 'returned') return undefined;
+  return failureCode === INSUFFICIENT_FUNDS ? 'insufficient_funds' : 'cannot_credit_merchant';
+}
 
 /** A voucher request refused for a reason GovStack has a code for; `detail` names what is wrong, never a voucher number. */
 export class VoucherRefused extends Error {

@@ -88,6 +88,13 @@ export function buildOpenApiDocument(serverUrl: string) {
         get: { summary: "The organisation's merchants and cash-out agents that redeem vouchers", responses: { 200: { description: 'Merchants and agents' }, ...errors } },
         post: { summary: 'Register a merchant or agent with the account it is paid at, and its own credential if asked (admin)', parameters: [idempotencyKey], requestBody: { required: true, ...json(schemaOf(registerMerchantSchema)) }, responses: { 201: { description: 'The merchant, with its key once' }, ...errors } },
       },
+      '/v1/vouchers/{serialNumber}/payouts': {
+        post: {
+          summary: "Pay a redeemed voucher's merchant again, when the payout its redemption made failed, was cancelled or came back; resolves that payout's exception",
+          parameters: [{ name: 'serialNumber', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9]{1,10}$' } }, idempotencyKey],
+          responses: { 201: { description: 'serial_number, the new payout order_id and the previous_order_id' }, ...errors },
+        },
+      },
       '/v1/billers': {
         get: { summary: "The organisation's billers (GovStack P2G)", responses: { 200: { description: 'Billers with their prefixes and bill source' }, ...errors } },
         post: { summary: 'Register a biller with its bill-ID prefixes and bill source (admin)', parameters: [idempotencyKey], requestBody: { required: true, ...json(schemaOf(registerBillerSchema)) }, responses: { 201: { description: 'The biller' }, ...errors } },

@@ -36,8 +36,13 @@ export interface VoucherBillPaymentReply {
   readonly reason: string;
 }
 
+const BILL_REDEMPTION = 'bill-payment:';
+
 /** The id the voucher registry keeps with the redemption, by which a lost answer is found again. */
-export const voucherRedemptionRequestId = (paymentId: string) => `bill-payment:${paymentId}`;
+export const voucherRedemptionRequestId = (paymentId: string) => `${BILL_REDEMPTION}${paymentId}`;
+
+/** Whether a redemption was a bill's payment, by the id the registry kept with it. */
+export const redeemedForBill = (redemptionRequestId: string | null) => redemptionRequestId?.startsWith(BILL_REDEMPTION) ?? false;
 
 /**
  * Pays a bill with a voucher worth exactly what the bill owes (GovStack 9.3.6): the bill is claimed first, so it can

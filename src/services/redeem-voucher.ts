@@ -5,7 +5,7 @@ import type { Caller, RequestOrigin } from '../domain/caller.ts';
 import { ProblemError } from '../domain/errors.ts';
 import type { Money } from '../domain/money.ts';
 import { grants } from '../domain/scopes.ts';
-import { hashVoucherNumber, isVoucherNumber, merchantMayRedeem, refusalOf, VoucherRefused } from '../domain/voucher.ts';
+import { hashVoucherNumber, isVoucherNumber, merchantMayRedeem, payoutRefusalOf, refusalOf, VoucherRefused } from '../domain/voucher.ts';
 import { GroupCommit } from '../db/group-commit.ts';
 import { findMerchantByCode, findMerchantByNameAndAccount, findMerchantOfClient, type Merchant } from '../db/repositories/merchants.ts';
 import { findVoucherByNumber, redeemVouchers, type RedeemableVoucher, type RedeemedVoucher, type VoucherRedemption, type VoucherScope } from '../db/repositories/vouchers.ts';
@@ -130,10 +130,22 @@ function namesMerchant(named: NamedMerchant, merchant: Merchant): boolean {
   return (name === merchant.name.toLowerCase() || name === merchant.code.toLowerCase()) && named.accountValue === merchant.account.value;
 }
 
-/** A redemption sent again: same request id, same merchant, already redeemed by it. */
+/**
+ * A redemption sent again: same request id, same merchant, already redeemed by it. It is answered as the payout now
+ * stands, so a merchant that asks again learns, in GovStack's codes, that the payout failed or that its rail has not
+ * answered; once the issuer pays it again and it is paid, the redemption is answered as done.
+ */
 function replayOf(voucher: RedeemableVoucher, merchant: Merchant, request: RedemptionRequest): Redemption | undefined {
   const done = voucher.redemption;
   if (!done || request.requestId === null || done.requestId !== request.requestId || done.merchantId !== merchant.id) return undefined;
+  const trouble = payoutRefusalOf(done.payoutStatus, done.payoutFailureCode);
+  if (trouble === 'network_timeout') {
+    throw new VoucherRefused(trouble, `voucher ${voucher.serialNumber} is redeemed; its payout ${done.orderId} was sent and its rail has not said yet whether it was paid`);
+  }
+  if (trouble) {
+    const why = done.payoutFailureReason ? `${done.payoutFailureReason}${done.payoutFailureCode ? ` (${done.payoutFailureCode})` : ''}` : done.payoutStatus;
+    throw new VoucherRefused(trouble, `voucher ${voucher.serialNumber} is redeemed but its payout ${done.orderId} was not paid: ${why}; the issuer is told and pays it again`);
+  }
   return { serialNumber: voucher.serialNumber, amount: { minor: voucher.amountMinor, currency: voucher.currency }, orderId: done.orderId, redeemedAt: done.at, replayed: true };
 }
 

@@ -402,6 +402,145 @@ describe('GovStack v3 vouchers (e2e: /vouchers, /v1/voucher-groups, /v1/merchant
     });
   });
 
+  describe('payouts not paid (POST /v1/vouchers/{serialNumber}/payouts)', function () {
+    const exceptionOf = (orderId: string) => db()('reconciliation_exceptions').where({ dedupe_key: `voucher_payout_failed:${orderId}` }).first();
+
+    it('when the rail declines a payout for insufficient funds or a closed account, then an exception says the merchant is owed, and the merchant asking again gets 462 or 463', async function () {
+      const poor = await setup.admin.post('/v1/merchants', { code: 'POOR1', name: 'Poor Route Shop', account: { type: 'msisdn', value: '+254711000001' }, credential: true }, randomUUID());
+      const shut = await setup.admin.post('/v1/merchants', { code: 'SHUT1', name: 'Shut Shop', account: { type: 'msisdn', value: '+254722000000' }, credential: true }, randomUUID());
+      assert.equal(poor.status, 201, JSON.stringify(poor.body));
+      assert.equal(shut.status, 201, JSON.stringify(shut.body));
+      const [first, second] = await issueActive(2, { amount: '12.00' });
+      const before = await budgetOf(setup.admin, food());
+      // The sandbox rail declines a payment to an account ending 0001 as AM04, to one ending 0000 as AC04.
+      const cases = [
+        { api: apiClient(setup.kassa.url, poor.body.api_key), voucher: first!, merchant: 'POOR1', code: 462, message: 'Insufficient funds', failure: 'AM04' },
+        { api: apiClient(setup.kassa.url, shut.body.api_key), voucher: second!, merchant: 'SHUT1', code: 463, message: 'Cannot pay merchant', failure: 'AC04' },
+      ];
+      for (const { api, voucher, merchant, code, message, failure } of cases) {
+        const requestID = newRequestId();
+        const answer = await redeem(api, voucher, { requestID });
+        assert.equal(answer.status, 200, JSON.stringify(answer.body));
+        const orderId = answer.body.transactionId as string;
+        await orderReaching(issuer, orderId, 'failed');
+
+        const exception = await eventually(() => exceptionOf(orderId), { what: `the exception of payout ${orderId}` });
+        assert.equal(exception.type, 'voucher_payout_failed');
+        assert.equal(exception.severity, 'high');
+        assert.equal(exception.status, 'open');
+        assert.equal(exception.run_id, null, 'raised by the pipeline, not by a reconciliation run');
+        assert.equal(exception.amount_minor, '1200');
+        assert.deepEqual(
+          { serial: exception.detail.voucher_serial_number, status: exception.detail.payout_status, failure: exception.detail.failure_code },
+          { serial: voucher.serialNumber, status: 'failed', failure },
+        );
+        const listed = await setup.admin.get('/v1/reconciliation/exceptions?type=voucher_payout_failed');
+        assert.equal(listed.status, 200, JSON.stringify(listed.body));
+        assert.ok((listed.body.data as { order_id: string }[]).some((row) => row.order_id === orderId), 'treasury lists it with the other exceptions');
+
+        const again = await redeem(api, voucher, { requestID });
+        assert.equal(again.status, code, JSON.stringify(again.body));
+        assert.equal(again.body.status, 0);
+        assert.equal(again.body.message, message);
+        assert.match(again.body.detail, new RegExp(`payout ${orderId} was not paid: .*\\(${failure}\\)`));
+        assert.equal((await redeem(api, voucher)).status, 458, `a new redemption by ${merchant} is still refused: the voucher is used`);
+        const events = await db()('voucher_events').where({ serial_number: voucher.serialNumber, from_status: 'redeemed', to_status: 'redeemed' });
+        assert.equal(events.length, 1);
+        assert.equal(events[0].detail.payout_order_id, orderId);
+      }
+      const after = await budgetOf(setup.admin, food());
+      assert.equal(Number(after.blocked) - Number(before.blocked), 0, 'both amounts are blocked again, owed to their merchants');
+      assert.equal(Number(after.disbursed) - Number(before.disbursed), 0);
+    });
+
+    it('when a payout is cancelled while the rail is down, then the issuer pays the merchant again once, the exception is resolved by it, and the merchant asking again is answered the new payout', async function () {
+      const [voucher] = await issueActive(1, { amount: '7.00' });
+      const requestID = newRequestId();
+      const before = await budgetOf(setup.admin, food());
+      setup.kassa.simulator.setBehaviour({ mode: 'down' });
+      let orderId: string;
+      try {
+        const answer = await redeem(shop, voucher!, { requestID });
+        assert.equal(answer.status, 200, JSON.stringify(answer.body));
+        orderId = answer.body.transactionId as string;
+        const cancelled = await issuer.post(`/v1/orders/${orderId}/cancel`, undefined, randomUUID());
+        assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
+      } finally {
+        setup.kassa.simulator.setBehaviour({ mode: 'normal' });
+      }
+      await eventually(() => exceptionOf(orderId), { what: 'the exception of the cancelled payout' });
+      const refused = await redeem(shop, voucher!, { requestID });
+      assert.equal(refused.status, 463, JSON.stringify(refused.body));
+
+      const path = `/v1/vouchers/${voucher!.serialNumber}/payouts`;
+      assert.equal((await shop.post(path, undefined, randomUUID())).status, 403, 'a merchant cannot pay itself again');
+      await assertProblem(await issuer.post('/v1/vouchers/9999999999/payouts', undefined, randomUUID()), 404, 'not_found');
+      const key = randomUUID();
+      const repaid = await issuer.post(path, undefined, key);
+      assert.equal(repaid.status, 201, JSON.stringify(repaid.body));
+      assert.equal(repaid.body.previous_order_id, orderId);
+      assert.notEqual(repaid.body.order_id, orderId);
+      const replay = await issuer.post(path, undefined, key);
+      assert.equal(replay.headers.get('idempotent-replayed'), 'true');
+      assert.equal(replay.body.order_id, repaid.body.order_id);
+
+      const payout = await orderReaching(issuer, repaid.body.order_id, 'completed');
+      assert.deepEqual(payout.payee, SHOP_ACCOUNT);
+      assert.equal(payout.amount, '7.00');
+      await assertProblem(await issuer.post(path, undefined, randomUUID()), 409, 'payout_not_unpaid');
+      const exception = await exceptionOf(orderId);
+      assert.equal(exception.status, 'resolved');
+      assert.equal(exception.resolution, `paid again as order ${repaid.body.order_id}`);
+
+      const answered = await redeem(shop, voucher!, { requestID });
+      assert.equal(answered.status, 200, JSON.stringify(answered.body));
+      assert.equal(answered.body.transactionId, repaid.body.order_id);
+      const after = await budgetOf(setup.admin, food());
+      assert.equal(Number(before.blocked) - Number(after.blocked), 7, 'the voucher is spent once');
+      assert.equal(Number(after.disbursed) - Number(before.disbursed), 7);
+      assert.deepEqual(await redemptionsOf(setup.kassa, voucher!.serialNumber), { events: 1, payouts: 2 });
+      const audit = await db()('audit_log').where({ action: 'voucher.payout.repay', target: voucher!.serialNumber });
+      assert.equal(audit.length, 1);
+    });
+
+    it('when the rail takes a payout and then cannot be reached, then the merchant asking again gets 599 until the rail says it was paid', async function () {
+      const [voucher] = await issueActive(1, { amount: '3.00' });
+      const requestID = newRequestId();
+      // The rail executes the payout but holds its answer past Kassa's rail timeout, then goes down: the payout is unknown.
+      setup.kassa.simulator.setBehaviour({ mode: 'timeout', delayMs: 5000 });
+      let orderId: string;
+      try {
+        const answer = await redeem(shop, voucher!, { requestID });
+        assert.equal(answer.status, 200, JSON.stringify(answer.body));
+        orderId = answer.body.transactionId as string;
+        const railKey = orderId.replaceAll('-', '');
+        await eventually(async () => (setup.kassa.simulator.executions(railKey) === 1 ? true : undefined), { intervalMs: 10, what: 'the rail to execute the payout' });
+        setup.kassa.simulator.setBehaviour({ mode: 'down' });
+        await orderReaching(issuer, orderId, 'unknown');
+        const unsure = await redeem(shop, voucher!, { requestID });
+        assert.equal(unsure.status, 599, JSON.stringify(unsure.body));
+        assert.equal(unsure.body.message, 'Network timeout');
+      } finally {
+        setup.kassa.simulator.setBehaviour({ mode: 'normal' });
+      }
+      await orderReaching(issuer, orderId, 'completed');
+      const answered = await redeem(shop, voucher!, { requestID });
+      assert.equal(answered.status, 200, JSON.stringify(answered.body));
+      assert.equal(answered.body.transactionId, orderId);
+      assert.equal(await exceptionOf(orderId), undefined, 'a payout paid in the end raises nothing');
+    });
+
+    it('when a voucher is not redeemed, or its payout was paid, then paying it again is 409 and writes nothing', async function () {
+      const [active, spent] = await issueActive(2);
+      await assertProblem(await issuer.post(`/v1/vouchers/${active!.serialNumber}/payouts`, undefined, randomUUID()), 409, 'voucher_not_redeemed');
+      const answer = await redeem(shop, spent!);
+      await orderReaching(issuer, answer.body.transactionId, 'completed');
+      await assertNothingWritten(db(), async () => {
+        await assertProblem(await issuer.post(`/v1/vouchers/${spent!.serialNumber}/payouts`, undefined, randomUUID()), 409, 'payout_not_unpaid');
+      }, ['orders', 'voucher_events', 'audit_log']);
+    });
+  });
+
   describe('cancellation (POST /vouchers?command=cancel)', function () {
     it('when a voucher is cancelled, then its amount returns to the budget and it cannot be redeemed; cancelled again it is 464, redeemed it is 458, unknown 463', async function () {
       const [preActivated, active, redeemed] = await issue(3, { amount: '4.00' });

@@ -97,7 +97,8 @@ export async function budgetOf(admin: Api, programId: string): Promise<{ budget:
 /** How many times the voucher was redeemed, and paid out, by the database's own count. */
 export async function redemptionsOf(kassa: TestKassa, serialNumber: string): Promise<{ events: number; payouts: number }> {
   const db = kassa.runtime.context.db;
-  const [events] = (await db('voucher_events').where({ serial_number: serialNumber, to_status: 'redeemed' }).count({ count: '*' })) as { count: string }[];
+  // A payout's end is an event of a redeemed voucher too (redeemed → redeemed); a redemption is an event into redeemed.
+  const [events] = (await db('voucher_events').where({ serial_number: serialNumber, to_status: 'redeemed' }).whereNot('from_status', 'redeemed').count({ count: '*' })) as { count: string }[];
   const [payouts] = (await db('orders').whereRaw(`metadata->>'voucher_serial_number' = ?`, [serialNumber]).count({ count: '*' })) as { count: string }[];
   return { events: Number(events!.count), payouts: Number(payouts!.count) };
 }

@@ -1,6 +1,7 @@
 import type { Money } from '../../domain/money.ts';
 import type { NextAction, Order, OrderEvent } from '../../domain/order.ts';
 import { FINAL_STATUSES, statusesLeadingTo, type OrderStatus } from '../../domain/order-status.ts';
+import { SEVERITY_OF } from '../../domain/reconciliation.ts';
 import type { Database } from '../knex.ts';
 import { auditColumns, type AuditEntry } from './audit-log.ts';
 import { orderJournalsCtes } from './ledger.ts';
@@ -127,8 +128,9 @@ export interface ChangedOrder {
 /**
  * The only way an order's status changes: a guarded UPDATE (the row must still be in a status from which
  * the move is legal) plus an append-only event naming the ledger journal of the money the move moved, the
- * journals themselves, and for final statuses the webhook delivery to make, all in one statement. Orders that
- * another worker moved first are simply not returned.
+ * journals themselves, for final statuses the webhook delivery to make, and for a voucher's payout that ends unpaid
+ * the exception saying the merchant is owed, all in one statement. Orders that another worker moved first are
+ * simply not returned.
  */
 export async function transitionOrders(db: Database, to: OrderStatus, changes: readonly StatusChange[], options: { countDispatch?: boolean } = {}): Promise<ChangedOrder[]> {
   if (changes.length === 0) return [];
@@ -154,6 +156,23 @@ export async function transitionOrders(db: Database, to: OrderStatus, changes: r
        FROM (SELECT program_id, sum(amount_minor) AS total FROM changed
              WHERE program_id IS NOT NULL AND batch_id IS NULL AND status = ANY(:unpaid::text[]) GROUP BY program_id) t
        WHERE p.id = t.program_id
+     ), unpaid_payouts AS (
+       SELECT c.id, c.organisation_id, c.status, c.rail_key, c.rail_reference, c.amount_minor, c.currency, c.failure_code, c.failure_reason,
+              v.serial_number, v.redeemed_by
+       FROM changed c JOIN vouchers v ON v.payout_order_id = c.id
+       WHERE c.program_id IS NOT NULL AND c.batch_id IS NULL AND c.status = ANY(:unpaid::text[])
+     ), owed AS (
+       INSERT INTO reconciliation_exceptions (id, dedupe_key, type, severity, organisation_id, source, order_id, rail_key, rail_reference, amount_minor, currency, detail)
+       SELECT gen_random_uuid(), 'voucher_payout_failed:' || id, 'voucher_payout_failed', :payoutSeverity, organisation_id, 'voucher_payout', id, rail_key,
+              rail_reference, amount_minor, currency,
+              jsonb_build_object('voucher_serial_number', serial_number::text, 'merchant_id', redeemed_by, 'payout_status', status,
+                                 'failure_code', failure_code, 'failure_reason', failure_reason)
+       FROM unpaid_payouts
+       ON CONFLICT (dedupe_key) DO NOTHING
+     ), payout_ends AS (
+       INSERT INTO voucher_events (serial_number, from_status, to_status, detail)
+       SELECT serial_number, 'redeemed', 'redeemed', jsonb_build_object('payout_order_id', id, 'payout_status', status, 'failure_code', failure_code)
+       FROM unpaid_payouts
      ), events AS (
        INSERT INTO order_events (order_id, from_status, to_status, detail, journal_id)
        SELECT order_id, from_status, to_status, COALESCE(event_detail, '{}'), journal_id FROM order_journals
@@ -178,7 +197,8 @@ export async function transitionOrders(db: Database, to: OrderStatus, changes: r
         rail_fee_minor: change.railFee?.minor.toString() ?? null,
         rail_fee_currency: change.railFee?.currency ?? null,
       }))),
-      to, dispatched: options.countDispatch ? 1 : 0, from: statusesLeadingTo(to), final: [...FINAL_STATUSES], unpaid: ['failed', 'cancelled', 'returned'], ...ledger.bindings,
+      to, dispatched: options.countDispatch ? 1 : 0, from: statusesLeadingTo(to), final: [...FINAL_STATUSES], unpaid: ['failed', 'cancelled', 'returned'], payoutSeverity: SEVERITY_OF.voucher_payout_failed,
+      ...ledger.bindings,
     },
   )) as { rows: (OrderRow & { previous_status: OrderStatus; delivery_id: string | null })[] };
   return rows.rows.map((row) => ({ order: orderFromRow(row), fromStatus: row.previous_status, webhookDeliveryId: row.delivery_id }));

@@ -584,7 +584,8 @@ export interface ReconciliationException {
   readonly amountMinor: bigint | null;
   readonly currency: string | null;
   readonly detail: Record<string, unknown>;
-  readonly runId: string;
+  /** Null for an exception the pipeline raised (voucher_payout_failed), which no run found. */
+  readonly runId: string | null;
   readonly assignee: string | null;
   readonly assignedAt: Date | null;
   readonly resolution: string | null;
@@ -609,7 +610,7 @@ interface ExceptionRow {
   amount_minor: string | null;
   currency: string | null;
   detail: Record<string, unknown>;
-  run_id: string;
+  run_id: string | null;
   assignee: string | null;
   assigned_at: Date | null;
   resolution: string | null;

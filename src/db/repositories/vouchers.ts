@@ -1,4 +1,5 @@
 import type { Party } from '../../domain/order.ts';
+import type { OrderStatus } from '../../domain/order-status.ts';
 import { statusAfter, statusesAllowing, type SerialCommand, type VoucherState, type VoucherStatus } from '../../domain/voucher.ts';
 import type { Database } from '../knex.ts';
 
@@ -205,8 +206,18 @@ export interface RedeemableVoucher extends VoucherState {
   readonly currency: string;
   readonly programId: string;
   readonly fundingAccount: Party;
-  /** Set once redeemed: which request by which merchant, and the payout it made. */
-  readonly redemption: { readonly requestId: string | null; readonly merchantId: string; readonly orderId: string; readonly at: Date } | null;
+  /** Set once redeemed: which request by which merchant, and the payout it made and where that payout stands. */
+  readonly redemption: VoucherRedemptionRecord | null;
+}
+
+export interface VoucherRedemptionRecord {
+  readonly requestId: string | null;
+  readonly merchantId: string;
+  readonly at: Date;
+  readonly orderId: string;
+  readonly payoutStatus: OrderStatus;
+  readonly payoutFailureCode: string | null;
+  readonly payoutFailureReason: string | null;
 }
 
 /** The voucher whose number hashes to `numberHash`, within the scope. */
@@ -214,14 +225,17 @@ export async function findVoucherByNumber(db: Database, scope: VoucherScope, num
   const where = scoped(scope);
   const { rows } = (await db.raw(
     `SELECT v.serial_number, v.status, v.expires_at <= now() AS past_expiry, g.code AS group_code, v.amount_minor, v.currency, g.program_id,
-            p.funding_account, v.redemption_request_id, v.redeemed_by, v.payout_order_id, v.redeemed_at
+            p.funding_account, v.redemption_request_id, v.redeemed_by, v.payout_order_id, v.redeemed_at,
+            o.status AS payout_status, o.failure_code AS payout_failure_code, o.failure_reason AS payout_failure_reason
      FROM vouchers v JOIN voucher_groups g ON g.id = v.group_id JOIN programs p ON p.id = g.program_id
+       LEFT JOIN orders o ON o.id = v.payout_order_id
      WHERE v.number_hash = decode(?, 'hex') AND ${where.sql}`,
     [numberHash, ...where.bindings],
   )) as {
     rows: {
       serial_number: string; status: VoucherStatus; past_expiry: boolean; group_code: string; amount_minor: string; currency: string; program_id: string;
       funding_account: Party; redemption_request_id: string | null; redeemed_by: string | null; payout_order_id: string | null; redeemed_at: Date | null;
+      payout_status: OrderStatus | null; payout_failure_code: string | null; payout_failure_reason: string | null;
     }[];
   };
   const [row] = rows;
@@ -229,8 +243,11 @@ export async function findVoucherByNumber(db: Database, scope: VoucherScope, num
   return {
     serialNumber: BigInt(row.serial_number), status: row.status, pastExpiry: row.past_expiry, groupCode: row.group_code, amountMinor: BigInt(row.amount_minor),
     currency: row.currency.trim(), programId: row.program_id, fundingAccount: row.funding_account,
-    redemption: row.redeemed_by && row.payout_order_id && row.redeemed_at
-      ? { requestId: row.redemption_request_id, merchantId: row.redeemed_by, orderId: row.payout_order_id, at: row.redeemed_at }
+    redemption: row.redeemed_by && row.payout_order_id && row.redeemed_at && row.payout_status
+      ? {
+        requestId: row.redemption_request_id, merchantId: row.redeemed_by, at: row.redeemed_at, orderId: row.payout_order_id, payoutStatus: row.payout_status,
+        payoutFailureCode: row.payout_failure_code, payoutFailureReason: row.payout_failure_reason,
+      }
       : null,
   };
 }

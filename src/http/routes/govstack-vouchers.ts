@@ -235,7 +235,8 @@ function refuseAcknowledging(send: Acknowledgement) {
 /** The redemption file allows a message of 20 characters; `detail` says more. */
 const SHORT_MESSAGES: Partial<Readonly<Record<VoucherRefusal, string>>> = {
   invalid_group: 'Invalid voucher group', already_used: 'Voucher already used', expired: 'Voucher has expired', invalid_voucher_number: 'Invalid number',
-  cannot_credit_merchant: 'Cannot pay merchant', invalid_voucher: 'Invalid voucher', already_cancelled: 'Voucher cancelled',
+  insufficient_funds: 'Insufficient funds', cannot_credit_merchant: 'Cannot pay merchant', invalid_voucher: 'Invalid voucher',
+  already_cancelled: 'Voucher cancelled', network_timeout: 'Network timeout',
 };
 
 /** Redemption: {status 0, message, serialNumber, value 0, timestamp}. */

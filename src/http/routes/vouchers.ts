@@ -7,9 +7,10 @@ import { govStackLegacyVouchersRouter } from './govstack-legacy-vouchers.ts';
 import { govStackVouchersRouter } from './govstack-vouchers.ts';
 import { merchantsRouter } from './merchants.ts';
 import { voucherGroupsRouter } from './voucher-groups.ts';
+import { voucherPayoutsRouter } from './voucher-payouts.ts';
 
 /**
- * Everything about vouchers: the registries of voucher groups and merchants (/v1, Kassa's own API) and the voucher
+ * Everything about vouchers: the registries of voucher groups and merchants and the payouts paid again (/v1, Kassa's own API) and the voucher
  * calls of both GovStack API generations, which share one redemption pipeline. Each path brings its own guards, so
  * requests for other paths pass through untouched.
  */
@@ -22,6 +23,7 @@ export function vouchersRouter(context: ServiceContext): Router {
   ];
   router.use('/v1/voucher-groups', ...v1Guards, voucherGroupsRouter(context.db));
   router.use('/v1/merchants', ...v1Guards, merchantsRouter(context.db));
+  router.use('/v1/vouchers', ...v1Guards, voucherPayoutsRouter(context));
   const redeem = voucherRedemption(context);
   router.use(govStackLegacyVouchersRouter(context, redeem));
   router.use(govStackVouchersRouter(context, redeem));
