@@ -24,4 +24,6 @@ export const registerMerchantSchema = z.strictObject({
   voucher_groups: z.array(groupCode).min(1).optional(),
   /** Issue the merchant a credential of its own (scope vouchers:redeem), shown once in the answer. */
   credential: z.boolean().default(false),
+  /** The biller it stands for: bills of that biller paid with the organisation's vouchers pay out to it. */
+  biller: z.string().regex(/^[A-Za-z0-9_.-]{1,20}$/, 'must be a biller code: 1–20 letters, digits, dots, dashes or underscores').optional(),
 });

@@ -47,7 +47,7 @@ export const redeemedForBill = (redemptionRequestId: string | null) => redemptio
 /**
  * Pays a bill with a voucher worth exactly what the bill owes (GovStack 9.3.6): the bill is claimed first, so it can
  * be paid once whichever way; then the voucher is redeemed by the voucher registry, which pays its value out to the
- * biller, registered there as a merchant under its biller code, from the voucher's program. A refused voucher
+ * biller, registered there as the merchant standing for the biller (or under its biller code), from the voucher's program. A refused voucher
  * releases the bill at once. Should the answer of a redemption that went through be lost, the workers find the
  * redemption by the voucher's number hash and go on; the bill stays claimed meanwhile.
  */
@@ -92,7 +92,7 @@ export async function payBillWithVoucher(
     let payoutOrderId: string;
     try {
       payoutOrderId = (await redeem(caller, origin, {
-        voucherNumber: request.voucherNumber, merchant: { code: biller.code }, override: false, requestId: voucherRedemptionRequestId(paymentId),
+        voucherNumber: request.voucherNumber, merchant: { biller: { id: biller.id, code: biller.code } }, override: false, requestId: voucherRedemptionRequestId(paymentId),
         auditDetail: { bill_id: request.billId, biller: biller.code, bill_payment: paymentId },
       })).orderId;
     } catch (error) {

@@ -7,12 +7,18 @@ import type { Money } from '../domain/money.ts';
 import { grants } from '../domain/scopes.ts';
 import { hashVoucherNumber, isVoucherNumber, merchantMayRedeem, payoutRefusalOf, refusalOf, VoucherRefused } from '../domain/voucher.ts';
 import { GroupCommit } from '../db/group-commit.ts';
-import { findMerchantByCode, findMerchantByNameAndAccount, findMerchantOfClient, type Merchant } from '../db/repositories/merchants.ts';
+import { findMerchantByCode, findMerchantByNameAndAccount, findMerchantOfBiller, findMerchantOfClient, type Merchant } from '../db/repositories/merchants.ts';
 import { findVoucherByNumber, redeemVouchers, type RedeemableVoucher, type RedeemedVoucher, type VoucherRedemption, type VoucherScope } from '../db/repositories/vouchers.ts';
 import type { ServiceContext } from './context.ts';
 
-/** How a redemption names the merchant to pay: GovStack v3 by its code (agentID), the legacy API by name and account. */
-export type NamedMerchant = { readonly code: string | undefined } | { readonly name: string; readonly accountValue: string };
+/**
+ * How a redemption names the merchant to pay: GovStack v3 by its code (agentID), the legacy API by name and account,
+ * a bill paid with a voucher by the biller the merchant stands for.
+ */
+export type NamedMerchant =
+  | { readonly code: string | undefined }
+  | { readonly name: string; readonly accountValue: string }
+  | { readonly biller: { readonly id: string; readonly code: string } };
 
 export interface RedemptionRequest {
   /** The secret the beneficiary holds, as given. */
@@ -104,7 +110,13 @@ async function merchantRedeeming(
   const own = await ownMerchant(caller.clientId);
   if (own) return namesMerchant(named, own) ? own : undefined;
   if ('code' in named) return named.code === undefined ? undefined : findMerchantByCode(context.db, caller.organisationId, named.code);
+  if ('biller' in named) return merchantOfBiller(context, caller, named.biller);
   return findMerchantByNameAndAccount(context.db, caller.organisationId, named.name, named.accountValue);
+}
+
+/** The merchant standing for the biller, or else, as before billers could be linked, the merchant under the biller's code. */
+async function merchantOfBiller(context: Pick<ServiceContext, 'db'>, caller: Caller, biller: { readonly id: string; readonly code: string }): Promise<Merchant | undefined> {
+  return (await findMerchantOfBiller(context.db, caller.organisationId, biller.id)) ?? (await findMerchantByCode(context.db, caller.organisationId, biller.code));
 }
 
 /**
@@ -126,6 +138,7 @@ function remembered(find: (clientId: string) => Promise<Merchant | undefined>, t
 
 function namesMerchant(named: NamedMerchant, merchant: Merchant): boolean {
   if ('code' in named) return named.code === undefined || named.code === merchant.code;
+  if ('biller' in named) return merchant.billerId === named.biller.id || (merchant.billerId === null && merchant.code === named.biller.code);
   const name = named.name.toLowerCase();
   return (name === merchant.name.toLowerCase() || name === merchant.code.toLowerCase()) && named.accountValue === merchant.account.value;
 }

@@ -12,7 +12,7 @@ import { apiClient, type JsonResponse } from '../support/http.ts';
 import { eventually, orderReaching, startTestKassa, type TestKassa } from '../support/kassa.ts';
 import { freePort } from '../support/ports.ts';
 import { startPushReceiver, type PushReceiver } from '../support/push-receiver.ts';
-import { assertNothingWritten, assertProblem, sleep } from './helpers.ts';
+import { assertInvalidFields, assertNothingWritten, assertProblem, sleep } from './helpers.ts';
 
 type Api = ReturnType<typeof apiClient>;
 
@@ -22,6 +22,7 @@ const WATER_ACCOUNT = { type: 'iban', value: 'GB82WEST12345698765432' };
 const CLOSED_ACCOUNT = { type: 'bank_account', value: '7788990000' };
 const CITY_BANK_SETTLEMENT = { type: 'bank_account', value: '0011223344' };
 const VOUCHER_BILLER_ACCOUNT = { type: 'msisdn', value: '+254711000555' };
+const LINKED_MERCHANT_ACCOUNT = { type: 'msisdn', value: '+254711000666' };
 
 const newRequestId = () => randomBytes(6).toString('hex');
 const newCorrelationId = () => randomUUID();
@@ -59,6 +60,8 @@ describe('GovStack P2G bill payments (e2e: /bills, /billTransferRequests, /rtpRe
   let taxes: string;
   /** A biller that takes vouchers: the voucher agency registered it as a merchant under its biller code. */
   let voucherBiller: string;
+  /** A biller whose code is longer than a merchant's: the agency links a merchant of another code to it. */
+  let longBiller: string;
   let voucherAgencyPoint: string;
   /** The voucher agency's issuing credential, and its bill-paying point (bills:pay, vouchers:redeem). */
   let voucherIssuer: Api;
@@ -110,6 +113,14 @@ describe('GovStack P2G bill payments (e2e: /bills, /billTransferRequests, /rtpRe
     assert.equal((await agencyAdmin.post('/v1/programs', { code: 'BILLS', name: 'Bill vouchers', currency: 'KES', budget: '100000.00', funding_account: WATER_ACCOUNT }, randomUUID())).status, 201);
     assert.equal((await agencyAdmin.post('/v1/voucher-groups', { code: 'UTIL', name: 'Utilities', program: 'BILLS' }, randomUUID())).status, 201);
     assert.equal((await agencyAdmin.post('/v1/merchants', { code: voucherBiller, name: 'Water Board', account: VOUCHER_BILLER_ACCOUNT, credential: false }, randomUUID())).status, 201);
+    longBiller = `WATERWORKS${suffix}`;
+    await register(billerAdmin, '/v1/billers', { code: longBiller, name: 'Waterworks', currency: 'KES', account: VOUCHER_BILLER_ACCOUNT, bill_source_url: billSource.url, prefixes: [`L${suffix}-`] });
+    const linked = await agencyAdmin.post('/v1/merchants', { code: `LW${suffix}`, name: 'Waterworks', account: LINKED_MERCHANT_ACCOUNT, biller: longBiller }, randomUUID());
+    assert.equal(linked.status, 201, JSON.stringify(linked.body));
+    assert.equal(typeof linked.body.biller_id, 'string');
+    assertProblem(await agencyAdmin.post('/v1/merchants', { code: `LX${suffix}`, name: 'Waterworks again', account: LINKED_MERCHANT_ACCOUNT, biller: longBiller }, randomUUID()), 409, 'merchant_exists');
+    const unknownBiller = await agencyAdmin.post('/v1/merchants', { code: `LY${suffix}`, name: 'Nobody', account: LINKED_MERCHANT_ACCOUNT, biller: `NOBODY${suffix}` }, randomUUID());
+    assertInvalidFields(unknownBiller, ['body.biller']);
     await register(agencyAdmin, '/v1/payer-institutions', { code: voucherAgencyPoint, name: 'Agency point', settlement_account: CITY_BANK_SETTLEMENT });
   });
 
@@ -194,7 +205,7 @@ describe('GovStack P2G bill payments (e2e: /bills, /billTransferRequests, /rtpRe
     it('when an admin registers them, then each organisation lists its own, and a prefix that equals, starts or extends another biller\'s is refused', async function () {
       const mine = await billerReader.get('/v1/billers');
       assert.equal(mine.status, 200, JSON.stringify(mine.body));
-      assert.deepEqual(mine.body.data.map((entry: { code: string }) => entry.code).sort(), [closed, unreachable, voucherBiller, water].sort());
+      assert.deepEqual(mine.body.data.map((entry: { code: string }) => entry.code).sort(), [closed, unreachable, voucherBiller, water, longBiller].sort());
       const waterBiller = mine.body.data.find((entry: { code: string }) => entry.code === water);
       assert.deepEqual(waterBiller.account, WATER_ACCOUNT);
       assert.equal(waterBiller.bill_source_url, billSource.url);
@@ -589,6 +600,22 @@ describe('GovStack P2G bill payments (e2e: /bills, /billTransferRequests, /rtpRe
       assert.match(twice.body.reason, /already paid/);
       assert.equal(await voucherStatus(fresh!.serialNumber), 'activated', 'a refused payment leaves the voucher as it was');
       assert.equal((await ordersOfBill(billId)).length, 1);
+    });
+
+    it('when the biller\'s code is longer than a merchant code, then a bill paid with a voucher pays out to the merchant the agency linked to the biller', async function () {
+      const billId = issueBill(longBiller, { amountonDueDate: 10, amountAfterDueDate: 12 });
+      const inquiryId = await inquired(billId, voucherPoint, agencyHeaders());
+      const [voucher] = await activeVouchers(10);
+      const paid = await voucherPoint.call('POST', '/voucherRedemption', {
+        body: { requestId: newRequestId(), billInquiryRequestId: inquiryId, billId, billDetails: { billerId: longBiller, amountonDueDate: 10 }, VoucherSecretHash: voucher!.voucherNumber },
+        headers: payerHeaders(newCorrelationId(), agencyHeaders()),
+      });
+      assert.equal(paid.status, 202, JSON.stringify(paid.body));
+      assert.equal(await voucherStatus(voucher!.serialNumber), 'redeemed');
+      const [payment] = await ordersOfBill(billId);
+      assert.deepEqual(payment!.payee, LINKED_MERCHANT_ACCOUNT, "paid at the linked merchant's registered account");
+      await orderReaching(voucherIssuer, payment!.id, 'completed');
+      await noticeReaching(payment!.payment_id, 'acknowledged');
     });
 
     it('when the voucher is worth another amount or was used, then it is refused with its GovStack code, and the bill stays payable', async function () {

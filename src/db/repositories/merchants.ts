@@ -15,6 +15,8 @@ export interface Merchant {
   readonly voucherGroups: string[] | null;
   /** The credential that redeems as this merchant, when it has one of its own. */
   readonly apiClientId: string | null;
+  /** The biller it stands for, when bills of that biller paid with the organisation's vouchers are paid out to it. */
+  readonly billerId: string | null;
   readonly createdAt: Date;
 }
 
@@ -27,24 +29,26 @@ interface MerchantRow {
   account: Party;
   voucher_groups: string[] | null;
   api_client_id: string | null;
+  biller_id: string | null;
   created_at: Date;
 }
 
 function merchantFromRow(row: MerchantRow): Merchant {
   return {
     id: row.id, organisationId: row.organisation_id, code: row.code, name: row.name, kind: row.kind, account: row.account,
-    voucherGroups: row.voucher_groups, apiClientId: row.api_client_id, createdAt: row.created_at,
+    voucherGroups: row.voucher_groups, apiClientId: row.api_client_id, billerId: row.biller_id, createdAt: row.created_at,
   };
 }
 
-export type NewMerchant = Omit<Merchant, 'createdAt'>;
+/** A merchant standing for no biller leaves `billerId` out. */
+export type NewMerchant = Omit<Merchant, 'createdAt' | 'billerId'> & { readonly billerId?: string | null };
 
 /** Inserts the merchant; answers false when the organisation already has one under this code. */
 export async function insertMerchant(db: Database, merchant: NewMerchant): Promise<boolean> {
   const inserted = await db('merchants')
     .insert({
       id: merchant.id, organisation_id: merchant.organisationId, code: merchant.code, name: merchant.name, kind: merchant.kind,
-      account: JSON.stringify(merchant.account), voucher_groups: merchant.voucherGroups, api_client_id: merchant.apiClientId,
+      account: JSON.stringify(merchant.account), voucher_groups: merchant.voucherGroups, api_client_id: merchant.apiClientId, biller_id: merchant.billerId ?? null,
     })
     .onConflict(['organisation_id', 'code'])
     .ignore()
@@ -68,6 +72,12 @@ export async function findMerchantOfClient(db: Database, apiClientId: string): P
 
 export async function findMerchantByCode(db: Database, organisationId: string, code: string): Promise<Merchant | undefined> {
   const row = await db<MerchantRow>('merchants').where({ organisation_id: organisationId, code }).first();
+  return row ? merchantFromRow(row) : undefined;
+}
+
+/** The merchant the organisation pays out to for bills of the biller that are paid with its vouchers. */
+export async function findMerchantOfBiller(db: Database, organisationId: string, billerId: string): Promise<Merchant | undefined> {
+  const row = await db<MerchantRow>('merchants').where({ organisation_id: organisationId, biller_id: billerId }).first();
   return row ? merchantFromRow(row) : undefined;
 }
 

@@ -11,7 +11,7 @@ import { registerMerchantSchema } from '../voucher-schemas.ts';
 function presentMerchant(merchant: Merchant) {
   return {
     id: merchant.id, code: merchant.code, name: merchant.name, kind: merchant.kind, account: merchant.account,
-    voucher_groups: merchant.voucherGroups, has_credential: merchant.apiClientId !== null, created_at: merchant.createdAt.toISOString(),
+    voucher_groups: merchant.voucherGroups, has_credential: merchant.apiClientId !== null, biller_id: merchant.billerId, created_at: merchant.createdAt.toISOString(),
   };
 }
 
@@ -25,7 +25,7 @@ export function merchantsRouter(db: Database): Router {
     await idempotent(db, req, res, async () => {
       const body = parseRequest(registerMerchantSchema, req.body, 'body');
       const registered = await registerMerchant(db, callerOf(res), originOf(req, res), {
-        code: body.code, name: body.name, kind: body.kind, account: body.account, voucherGroups: body.voucher_groups ?? null, credential: body.credential,
+        code: body.code, name: body.name, kind: body.kind, account: body.account, voucherGroups: body.voucher_groups ?? null, credential: body.credential, biller: body.biller,
       });
       const merchant = presentMerchant(registered.merchant);
       if (registered.apiKey === null) return { status: 201, body: merchant };
