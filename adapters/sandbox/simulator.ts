@@ -18,6 +18,15 @@
  *   `0001` → failed `AM04` "insufficient funds"; ends with `0002` → `pending`, becoming `completed`
  *   `settleDelayMs` later (visible via GET, a repeated POST, or a callback); anything else → `completed`.
  *   rail_reference is `SBX-<counter>`. A decline counts as an execution (the rail processed it).
+ * - Balances: an account (party `type` and `value`; `institution` plays no part) has a balance in a
+ *   currency only once one is set (`PUT /_sim/accounts/:type/:value` or `setBalance`); every other
+ *   account, in every other currency, is unlimited and untracked. A transfer moves its amount from payer
+ *   to payee whatever its kind: the payer's tracked balance is debited, the payee's credited, an
+ *   untracked side is left alone. After the payee rules above, a transfer whose payer's tracked balance is
+ *   below the amount fails `AM04` "insufficient funds". A pending transfer moves the money when it settles,
+ *   and fails `AM04` then instead if the payer can no longer cover it. A tracked balance never goes below
+ *   zero. `GET /v1/accounts/:type/:value/balance?currency=XXX` → `{ type, value, currency, balance_minor }`,
+ *   or 404 problem JSON when no balance was set for the account in that currency.
  * - Callbacks: when a transfer carrying a `callback_url` reaches its final outcome asynchronously (a
  *   pending one settles), the rail POSTs `{ key, status, rail_reference, reason_code?, reason? }` to it,
  *   once. With the option `callbackAll`, transfers that are final at once are notified too (right after
@@ -35,7 +44,9 @@
  *   once per refund_key, ever), 200 `{ refund_key, key, status: 'failed', reason_code, reason }` when
  *   declined: `DU05` refund_key already used for another refund; `AM03` currency differs from the
  *   transfer's; `NOT_COMPLETED` the transfer is not completed; `AM09` the amount exceeds what is left to
- *   refund. 404 problem JSON when the transfer key was never executed; 400 when the body is malformed.
+ *   refund; `AM04` the transfer's payee has a tracked balance below the amount. An executed refund moves
+ *   its amount back from the transfer's payee to its payer (tracked balances only). 404 problem JSON when
+ *   the transfer key was never executed; 400 when the body is malformed.
  * - Statement: `GET /v1/statement?from=YYYY-MM-DD&to=YYYY-MM-DD` (inclusive, UTC, at most 366 days) →
  *   `{ from, to, entries: [{ key, rail_reference, amount_minor, currency, direction, booking_date,
  *   value_date, reversal, counterparty, original_key? }] }`: every booking in range, in booking order.
@@ -50,8 +61,10 @@
  *   (default 60000) so the client times out, while GETs answer normally; `slow` → every `/v1` request
  *   is executed and answered after `delayMs` (default 1000). Callbacks are not affected.
  * - Control (never affected by behaviour): `PUT /_sim/behaviour` → 204; `PUT /_sim/callbacks` → 204;
+ *   `PUT /_sim/accounts/:type/:value` body `{ currency, balance_minor: "<non-negative integer string>" }`
+ *   → 204, opens or overwrites the account's balance in that currency (400 problem JSON when malformed);
  *   `GET /_sim/executions/:key` → `{ key, executions, requests }`; `GET /_sim/callbacks/:key` →
- *   `{ key, sent }`; `POST /_sim/reset` → 204.
+ *   `{ key, sent }`; `POST /_sim/reset` → 204 (balances are forgotten too).
  */
 import { createHash, createHmac } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -110,11 +123,54 @@ export interface SandboxSimulator {
   requestCount(railKey: string): number;
   /** How many callbacks about the key were delivered (answered 2xx); retries of one delivery count once. */
   callbacksSent(railKey: string): number;
-  /** Forgets every transfer, refund, booking and count, cancels pending settlements and deliveries, and
-   *  returns both behaviours to `normal`; rail references keep increasing. */
+  /** Opens or overwrites the account's balance in the currency, as `PUT /_sim/accounts/:type/:value` does. */
+  setBalance(account: SandboxAccount, currency: string, balanceMinor: bigint): void;
+  /** The account's balance in the currency; undefined when none was set (the account is not tracked). */
+  balance(account: SandboxAccount, currency: string): bigint | undefined;
+  /** Forgets every transfer, refund, booking, balance and count, cancels pending settlements and deliveries,
+   *  and returns both behaviours to `normal`; rail references keep increasing. */
   reset(): void;
   /** Closes promptly, dropping held requests, pending settlements, callback deliveries and open connections. */
   close(): Promise<void>;
+}
+
+/** An account on the rail, as a transfer's payer or payee names it. */
+export interface SandboxAccount {
+  readonly type: string;
+  readonly value: string;
+}
+
+/** The simulator could not be reached at all (as opposed to answering with a refusal). */
+export class SandboxUnreachable extends Error {
+  override name = 'SandboxUnreachable';
+}
+
+/**
+ * Sets an account's balance on a running simulator (`PUT /_sim/accounts/:type/:value`). Setting the same
+ * figure again changes nothing, so a caller may repeat it freely. Throws SandboxUnreachable when nothing
+ * answers at `baseUrl`, and a plain Error when something answers but does not accept the balance.
+ */
+export async function setSandboxBalance(baseUrl: string, account: SandboxAccount, currency: string, balanceMinor: bigint, timeoutMs = 5_000): Promise<void> {
+  const url = `${baseUrl.replace(/\/+$/, '')}/_sim/accounts/${encodeURIComponent(account.type)}/${encodeURIComponent(account.value)}`;
+  let response: globalThis.Response;
+  try {
+    response = await fetch(url, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ currency, balance_minor: balanceMinor.toString() }),
+      redirect: 'manual',
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    const why = (error as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : cause?.code ?? cause?.message ?? (error as Error).message;
+    throw new SandboxUnreachable(`the sandbox rail simulator at ${baseUrl} cannot be reached (${why})`);
+  }
+  const body = await response.text().catch(() => '');
+  if (response.status !== 204) {
+    const detail = /^application\/(problem\+)?json/.test(response.headers.get('content-type') ?? '') ? ` ${body.slice(0, 300)}` : '';
+    throw new Error(`${baseUrl} answered HTTP ${response.status} to setting a balance; is it a sandbox rail simulator?${detail}`);
+  }
 }
 
 /** The `Sandbox-Signature` header value for a callback body: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. */
@@ -176,7 +232,17 @@ const StatementQuerySchema = z
     message: `the range may cover at most ${MAX_STATEMENT_DAYS} days`,
   });
 
-const AccountNameParamsSchema = z.object({ type: z.string().min(1).max(32), value: z.string().min(1).max(256) });
+const AccountParamsSchema = z.object({ type: z.string().min(1).max(32), value: z.string().min(1).max(256) });
+
+const BalanceRequestSchema = z.object({
+  currency: CurrencySchema,
+  balance_minor: z.string().regex(/^(0|[1-9]\d{0,18})$/, 'must be a non-negative integer string of minor units'),
+});
+
+const BalanceQuerySchema = z.object({ currency: CurrencySchema });
+
+/** One balance per account and currency; the type's length marks where the value starts, whatever either holds. */
+const balanceKeyOf = (account: SandboxAccount, currency: string): string => `${currency}${account.type.length}:${account.type}:${account.value}`;
 
 type TransferStatus = 'completed' | 'pending' | 'failed';
 
@@ -188,10 +254,14 @@ interface StoredTransfer {
   readonly currency: string;
   /** The account on the other side of the sandbox account: the payee of a benefit, the payer of a fee. */
   readonly counterparty: string;
+  /** Balance keys (balanceKeyOf) of the payer and the payee in the transfer's currency. */
+  readonly payerBalance: string;
+  readonly payeeBalance: string;
   readonly callbackUrl?: string;
   status: TransferStatus;
-  readonly reasonCode?: string;
-  readonly reason?: string;
+  /** Set at execution, or when a pending transfer can no longer be covered as it settles. */
+  reasonCode?: string;
+  reason?: string;
   /** Epoch ms at which a pending transfer completes. */
   readonly settleAt?: number;
   refundedMinor: bigint;
@@ -274,6 +344,10 @@ export async function startSandboxSimulator(options: SandboxSimulatorOptions = {
   const executionCount = new Map<string, number>();
   const requestCounts = new Map<string, number>();
   const callbackCounts = new Map<string, number>();
+  /** Tracked balances only, by balanceKeyOf; an account absent here is unlimited. */
+  const balances = new Map<string, bigint>();
+  /** Keys of pending transfers, so that a balance read applies due settlements without walking every transfer. */
+  const pendingKeys = new Set<string>();
   let referenceCounter = 0;
 
   const heldTimers = new Set<NodeJS.Timeout>();
@@ -318,9 +392,30 @@ export async function startSandboxSimulator(options: SandboxSimulatorOptions = {
     });
   }
 
+  function covers(balanceKey: string, amountMinor: bigint): boolean {
+    const balance = balances.get(balanceKey);
+    return balance === undefined || balance >= amountMinor;
+  }
+
+  function move(fromKey: string, toKey: string, amountMinor: bigint): void {
+    const from = balances.get(fromKey);
+    if (from !== undefined) balances.set(fromKey, from - amountMinor);
+    const to = balances.get(toKey);
+    if (to !== undefined) balances.set(toKey, to + amountMinor);
+  }
+
   function settle(key: string, stored: StoredTransfer): void {
     if (stored.status !== 'pending') return;
+    pendingKeys.delete(key);
+    // The payer may have spent the money elsewhere while this transfer was pending.
+    if (!covers(stored.payerBalance, stored.amountMinor)) {
+      stored.status = 'failed';
+      stored.reasonCode = 'AM04';
+      stored.reason = 'insufficient funds';
+      return;
+    }
     stored.status = 'completed';
+    move(stored.payerBalance, stored.payeeBalance, stored.amountMinor);
     book(key, stored);
   }
 
@@ -384,6 +479,11 @@ export async function startSandboxSimulator(options: SandboxSimulatorOptions = {
     for (let copy = mode === 'duplicate' ? 2 : 1; copy > 0; copy--) await deliver(key, url, body, signal);
   }
 
+  /** Applies every pending settlement that is due, so that balances read now include it. */
+  function settleDue(): void {
+    for (const key of [...pendingKeys]) current(key);
+  }
+
   function scheduleSettlement(key: string, stored: StoredTransfer): void {
     const timer = setTimeout(() => {
       settleTimers.delete(timer);
@@ -402,6 +502,8 @@ export async function startSandboxSimulator(options: SandboxSimulatorOptions = {
       amountMinor: BigInt(t.amount_minor),
       currency: t.currency,
       counterparty: t.kind === 'benefit' ? t.payee.value : t.payer.value,
+      payerBalance: balanceKeyOf(t.payer, t.currency),
+      payeeBalance: balanceKeyOf(t.payee, t.currency),
       ...(t.callback_url !== undefined ? { callbackUrl: t.callback_url } : {}),
       refundedMinor: 0n,
       notified: false,
@@ -410,7 +512,7 @@ export async function startSandboxSimulator(options: SandboxSimulatorOptions = {
     let stored: StoredTransfer;
     if (payee.endsWith('0000')) {
       stored = { ...base, status: 'failed', reasonCode: 'AC04', reason: 'closed account' };
-    } else if (payee.endsWith('0001')) {
+    } else if (payee.endsWith('0001') || !covers(base.payerBalance, base.amountMinor)) {
       stored = { ...base, status: 'failed', reasonCode: 'AM04', reason: 'insufficient funds' };
     } else if (payee.endsWith('0002')) {
       stored = { ...base, status: 'pending', settleAt: Date.now() + settleDelayMs };
@@ -419,8 +521,14 @@ export async function startSandboxSimulator(options: SandboxSimulatorOptions = {
     }
     transfers.set(t.key, stored);
     executionCount.set(t.key, (executionCount.get(t.key) ?? 0) + 1);
-    if (stored.status === 'completed') book(t.key, stored);
-    if (stored.status === 'pending') scheduleSettlement(t.key, stored);
+    if (stored.status === 'completed') {
+      move(stored.payerBalance, stored.payeeBalance, stored.amountMinor);
+      book(t.key, stored);
+    }
+    if (stored.status === 'pending') {
+      pendingKeys.add(t.key);
+      scheduleSettlement(t.key, stored);
+    }
     return stored;
   }
 
@@ -457,10 +565,12 @@ export async function startSandboxSimulator(options: SandboxSimulatorOptions = {
     if (original.status !== 'completed') return declined('NOT_COMPLETED', `the transfer is ${original.status}; only a completed transfer can be refunded`);
     const left = original.amountMinor - original.refundedMinor;
     if (amountMinor > left) return declined('AM09', `the refund exceeds the amount left to refund (${left} minor units)`);
+    if (!covers(original.payeeBalance, amountMinor)) return declined('AM04', 'insufficient funds: the payee\'s balance is below the refund');
 
     const stored: StoredRefund = { key, amountMinor, currency: original.currency, railReference: `SBX-${++referenceCounter}` };
     refunds.set(refundKey, stored);
     original.refundedMinor += amountMinor;
+    move(original.payeeBalance, original.payerBalance, amountMinor);
     bookings.push({
       key: refundKey,
       railReference: stored.railReference,
@@ -508,6 +618,18 @@ export async function startSandboxSimulator(options: SandboxSimulatorOptions = {
       return;
     }
     callbackBehaviour = parsed.data;
+    res.status(204).end();
+  });
+
+  app.put('/_sim/accounts/:type/:value', (req, res) => {
+    const params = AccountParamsSchema.safeParse(req.params);
+    const body = BalanceRequestSchema.safeParse(req.body);
+    if (!params.success || !body.success) {
+      const errors = [...(params.success ? [] : fieldErrors(params.error)), ...(body.success ? [] : fieldErrors(body.error))];
+      sendProblem(res, 400, 'validation_failed', 'Invalid balance', undefined, { errors });
+      return;
+    }
+    balances.set(balanceKeyOf(params.data, body.data.currency), BigInt(body.data.balance_minor));
     res.status(204).end();
   });
 
@@ -611,7 +733,7 @@ export async function startSandboxSimulator(options: SandboxSimulatorOptions = {
   });
 
   app.get('/v1/accounts/:type/:value/name', (req, res) => {
-    const parsed = AccountNameParamsSchema.safeParse(req.params);
+    const parsed = AccountParamsSchema.safeParse(req.params);
     if (!parsed.success) {
       sendProblem(res, 400, 'validation_failed', 'The request is not valid', undefined, { errors: fieldErrors(parsed.error) });
       return;
@@ -620,6 +742,24 @@ export async function startSandboxSimulator(options: SandboxSimulatorOptions = {
     reply(res, 'read', () => {
       if (value.endsWith('9999')) sendProblem(res, 404, 'not_found', 'Not found', 'No account is known under this identifier');
       else res.json({ type, value, name: fakeNameOf(type, value) });
+    });
+  });
+
+  app.get('/v1/accounts/:type/:value/balance', (req, res) => {
+    const params = AccountParamsSchema.safeParse(req.params);
+    const query = BalanceQuerySchema.safeParse(req.query);
+    if (!params.success || !query.success) {
+      const errors = [...(params.success ? [] : fieldErrors(params.error)), ...(query.success ? [] : fieldErrors(query.error))];
+      sendProblem(res, 400, 'validation_failed', 'The request is not valid', undefined, { errors });
+      return;
+    }
+    const { type, value } = params.data;
+    const { currency } = query.data;
+    settleDue();
+    reply(res, 'read', () => {
+      const balance = balances.get(balanceKeyOf({ type, value }, currency));
+      if (balance === undefined) sendProblem(res, 404, 'not_found', 'Not found', `No balance in ${currency} was set for this account`);
+      else res.json({ type, value, currency, balance_minor: balance.toString() });
     });
   });
 
@@ -650,6 +790,8 @@ export async function startSandboxSimulator(options: SandboxSimulatorOptions = {
     executionCount.clear();
     requestCounts.clear();
     callbackCounts.clear();
+    balances.clear();
+    pendingKeys.clear();
     behaviour = { mode: 'normal' };
     callbackBehaviour = { mode: 'normal' };
   }
@@ -671,6 +813,15 @@ export async function startSandboxSimulator(options: SandboxSimulatorOptions = {
     executionCounts: () => new Map(executionCount),
     requestCount: (key) => requestCounts.get(key) ?? 0,
     callbacksSent: (key) => callbackCounts.get(key) ?? 0,
+    setBalance(account, currency, balanceMinor) {
+      const parsed = AccountParamsSchema.safeParse(account);
+      if (!parsed.success || !/^[A-Z]{3}$/.test(currency) || balanceMinor < 0n) throw new Error('setBalance: needs an account type and value, an ISO 4217 currency and a balance of at least 0');
+      balances.set(balanceKeyOf(parsed.data, currency), balanceMinor);
+    },
+    balance(account, currency) {
+      settleDue();
+      return balances.get(balanceKeyOf(account, currency));
+    },
     reset,
     close() {
       closing ??= new Promise<void>((resolve) => {

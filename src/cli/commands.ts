@@ -3,14 +3,17 @@ import { startSandboxSimulator } from '../../adapters/sandbox/simulator.ts';
 import { startWorkers } from '../../workers/index.ts';
 import { ConfigError, voucherNumberKey, type Config } from '../config/index.ts';
 import { ensureOrganisation, listClients, revokeClient } from '../db/repositories/api-clients.ts';
+import { formatMoney } from '../domain/money.ts';
 import { start } from '../http/server.ts';
 import { createLogger } from '../observability/logger.ts';
 import { openRuntime, type Runtime } from '../runtime.ts';
 import { createApiClient } from '../services/create-api-client.ts';
 import { seedDeployment } from '../services/seed-deployment.ts';
+import { seedRailBalances } from '../services/seed-voucher-parties.ts';
 import { SeedConflict } from '../services/seed-outcome.ts';
 import { reportingProblems } from './reporting-problems.ts';
 import { readSeedFile, SeedFileError } from './seed-file.ts';
+import { forgetSandboxSimulator, recordSandboxSimulator, sandboxBalanceSetter, seedSandbox } from './sandbox-record.ts';
 import { superviseWorkerProcess, WORKERS_READY } from './worker-process.ts';
 import type { Scope } from '../domain/scopes.ts';
 import { SCOPES } from '../domain/scopes.ts';
@@ -41,6 +44,11 @@ function requireSandboxUrl(config: Config): string {
   return config.SANDBOX_RAIL_URL ?? `http://127.0.0.1:${config.SANDBOX_SIMULATOR_PORT}`;
 }
 
+/** The database part of a seed is applied, but not every rail balance it names is in place. */
+class RailBalancesNotSet extends Error {
+  override name = 'RailBalancesNotSet';
+}
+
 /** Separate API and worker processes share one database, so they cannot each start an embedded one. */
 function requireExternalDatabase(config: Config, role: string): void {
   if (!config.DATABASE_URL) throw new ConfigError(`DATABASE_URL: required for \`kassa ${role}\` (only \`kassa start\` runs an embedded PostgreSQL)`);
@@ -60,6 +68,7 @@ async function issueDemoCredential(runtime: Runtime): Promise<string> {
 export async function runStart(config: Config): Promise<void> {
   const logger = createLogger(config.LOG_LEVEL);
   const simulator = config.SANDBOX_RAIL_URL ? undefined : await startSandboxSimulator({ port: config.SANDBOX_SIMULATOR_PORT });
+  if (simulator) await recordSandboxSimulator(config.KASSA_DATA_DIR, simulator.url);
   const sandboxUrl = config.SANDBOX_RAIL_URL ?? simulator!.url;
   const runtime = await openRuntime(config, { logger, sandboxUrl });
   const workers = superviseWorkerProcess({ ...process.env, DATABASE_URL: runtime.databaseUrl, SANDBOX_RAIL_URL: sandboxUrl }, logger);
@@ -68,6 +77,7 @@ export async function runStart(config: Config): Promise<void> {
   onShutdown(async () => {
     await Promise.all([api.stop(), workers.stop()]);
     await runtime.close();
+    await forgetSandboxSimulator(config.KASSA_DATA_DIR);
     await simulator?.close();
   });
   await workers.ready;
@@ -139,7 +149,8 @@ export async function runClientsCreate(config: Config, options: { org: string; s
 export async function runSeed(config: Config, file: string): Promise<void> {
   await reportingProblems(async () => {
     const seed = await readSeedFile(file);
-    const runtime = await openRuntime(config, { sandboxUrl: requireSandboxUrl(config) });
+    const sandbox = seedSandbox(config);
+    const runtime = await openRuntime(config, { sandboxUrl: sandbox.url });
     try {
       const outcome = await seedDeployment(runtime.context.db, seed, { ...CLI_ACTOR, actor: `${CLI_ACTOR.actor} (kassa seed ${basename(file)})` }, voucherNumberKey(config));
       console.log(`seeded ${file}:`);
@@ -147,8 +158,17 @@ export async function runSeed(config: Config, file: string): Promise<void> {
         console.log(`  ${section.padEnd(14)} ${counts.created} created, ${counts.updated} updated, ${counts.unchanged} unchanged`);
       }
       for (const issued of outcome.issuedKeys) console.log(`  API key for "${issued.client}" in "${issued.organisation}" (shown only now): ${issued.key}`);
+      const balances = await seedRailBalances(runtime.context.rails, sandboxBalanceSetter(sandbox), seed.merchants);
+      for (const balance of balances) {
+        const figure = `${formatMoney(balance.balance)} ${balance.balance.currency}`;
+        console.log(`  rail balance of ${balance.merchant} in "${balance.organisation}": ${balance.notSet === undefined ? `${figure}, set on the sandbox rail at ${sandbox.url}` : `${figure} NOT set: ${balance.notSet}`}`);
+      }
+      const notSet = balances.filter((balance) => balance.notSet !== undefined).length;
+      if (notSet > 0) {
+        throw new RailBalancesNotSet(`${notSet} of ${balances.length} rail balance(s) not set (see above); the rest of ${file} is applied, and running the seed again once the cause is fixed sets them and changes nothing else`);
+      }
     } finally {
       await runtime.close();
     }
-  }, (error) => error instanceof SeedFileError || error instanceof SeedConflict);
+  }, (error) => error instanceof SeedFileError || error instanceof SeedConflict || error instanceof RailBalancesNotSet);
 }

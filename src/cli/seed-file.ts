@@ -98,6 +98,10 @@ const merchantSchema = z.strictObject({
   voucher_groups: z.array(code).min(1).optional(),
   /** Its own credential: `true` for one Kassa issues, or `{ key }` for a fixed one. */
   credential: z.union([z.literal(true), z.strictObject({ key: clientSchema.shape.key.unwrap() })]).optional(),
+  /** The balance its account holds on the sandbox rail; set on the simulator after the database part is applied. */
+  rail_balance: z.strictObject({ amount: decimal, currency: z.string() }).optional(),
+  /** The biller it stands for: bills of that biller paid with the organisation's vouchers pay out to it. */
+  biller: code.optional(),
 });
 
 const voucherSchema = z.strictObject({
@@ -211,9 +215,12 @@ function toSeed(file: SeedFile, problems: string[]): Seed {
     for (const group of merchant.voucher_groups ?? []) {
       if (!file.voucher_groups.some((declared) => declared.organisation === merchant.organisation && declared.code === group)) problems.push(`${place}.voucher_groups: "${merchant.organisation}" has no voucher group ${group} in the file`);
     }
+    if (merchant.biller !== undefined && !file.billers.some((biller) => biller.code === merchant.biller)) problems.push(`${place}.biller: there is no biller ${merchant.biller} in the file`);
+    const railBalance = merchant.rail_balance && { minor: amountIn(problems, `${place}.rail_balance.amount`, merchant.rail_balance.amount, merchant.rail_balance.currency), currency: merchant.rail_balance.currency };
     return {
       organisation: merchant.organisation, code: merchant.code, name: merchant.name, kind: merchant.kind, account: merchant.account,
       voucherGroups: merchant.voucher_groups ?? null, credential: merchant.credential === undefined ? null : merchant.credential === true ? {} : { key: merchant.credential.key },
+      railBalance: railBalance ?? null, biller: merchant.biller ?? null,
     };
   });
 

@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
+import { NoRailRoute, type RailRegistry } from '../../adapters/registry.ts';
+import type { Money } from '../domain/money.ts';
 import type { Party } from '../domain/order.ts';
 import { hashVoucherNumber, type MerchantKind, type VoucherStatus } from '../domain/voucher.ts';
 import { appendAudit, type AuditEntry } from '../db/repositories/audit-log.ts';
+import { findBillerByCode } from '../db/repositories/billers.ts';
 import { findMerchantByCode, insertMerchant } from '../db/repositories/merchants.ts';
 import { findProgramByCode } from '../db/repositories/programs.ts';
 import { findVoucherGroupsByCode, insertVoucherGroup } from '../db/repositories/voucher-groups.ts';
@@ -32,6 +35,10 @@ export interface SeedMerchant {
   readonly voucherGroups: readonly string[] | null;
   /** Its own credential (`vouchers:redeem`), with a fixed key or one Kassa issues; none when absent. */
   readonly credential: { readonly key?: string } | null;
+  /** What its account holds on the rail: not part of the deployment's database, set on the rail by seedRailBalances. */
+  readonly railBalance: Money | null;
+  /** The code of the biller it stands for (seeded before it), when it takes that biller's bills paid with vouchers. */
+  readonly biller: string | null;
 }
 
 /** Voucher groups are created once; one that exists must draw on the same program for as long. */
@@ -63,6 +70,7 @@ export async function seedMerchants(
   for (const merchant of merchants) {
     const organisationId = organisationIds.get(merchant.organisation)!;
     const existing = await findMerchantByCode(trx, organisationId, merchant.code);
+    const billerId = merchant.biller === null ? null : (await findBillerByCode(trx, merchant.biller))!.id;
     const credential = merchant.credential && await seedClient(trx, { organisationId, organisation: merchant.organisation }, { name: merchantCredentialName(merchant.code), scopes: ['vouchers:redeem'], key: merchant.credential.key }, actor);
     if (credential) {
       counts.clients[credential.result] += 1;
@@ -71,7 +79,7 @@ export async function seedMerchants(
     if (existing) {
       const same = existing.name === merchant.name && existing.kind === merchant.kind && isDeepStrictEqual(existing.account, merchant.account)
         && isDeepStrictEqual(existing.voucherGroups && [...existing.voucherGroups].sort(), merchant.voucherGroups && [...merchant.voucherGroups].sort())
-        && existing.apiClientId === (credential?.clientId ?? null);
+        && existing.apiClientId === (credential?.clientId ?? null) && existing.billerId === billerId;
       if (!same) throw new SeedConflict(`merchant ${merchant.code} of "${merchant.organisation}" is registered already with other details`);
       counts.merchants.unchanged += 1;
       continue;
@@ -84,11 +92,58 @@ export async function seedMerchants(
     const id = randomUUID();
     await insertMerchant(trx, {
       id, organisationId, code: merchant.code, name: merchant.name, kind: merchant.kind, account: merchant.account,
-      voucherGroups: merchant.voucherGroups && [...merchant.voucherGroups], apiClientId: credential?.clientId ?? null,
+      voucherGroups: merchant.voucherGroups && [...merchant.voucherGroups], apiClientId: credential?.clientId ?? null, billerId,
     });
-    await appendAudit(trx, { ...actor, organisationId, action: 'merchant.register', target: id, detail: { code: merchant.code, kind: merchant.kind, seeded: true } });
+    await appendAudit(trx, { ...actor, organisationId, action: 'merchant.register', target: id, detail: { code: merchant.code, kind: merchant.kind, biller: merchant.biller, seeded: true } });
     counts.merchants.created += 1;
   }
+}
+
+export interface RailBalanceOutcome {
+  readonly organisation: string;
+  readonly merchant: string;
+  readonly balance: Money;
+  /** Why the balance was not set; absent when it was. */
+  readonly notSet?: string;
+}
+
+/** Sets balances on the one rail that takes them from Kassa (a simulator); other rails' accounts hold what their owners put there. */
+export interface RailBalanceSetter {
+  readonly rail: string;
+  set(account: Party, balance: Money): Promise<void>;
+}
+
+/**
+ * Gives each seeded merchant's and agent's account the balance the seed names, when the rail that pays it is the
+ * setter's. A rail is no part of the database transaction, so this runs after it commits; each balance is set
+ * outright, so running it again leaves the figure as it is. Every balance gets an outcome, set or not and why.
+ */
+export async function seedRailBalances(rails: Pick<RailRegistry, 'route'>, setter: RailBalanceSetter, merchants: readonly SeedMerchant[]): Promise<RailBalanceOutcome[]> {
+  const outcomes: RailBalanceOutcome[] = [];
+  for (const merchant of merchants) {
+    if (!merchant.railBalance) continue;
+    const outcome = { organisation: merchant.organisation, merchant: merchant.code, balance: merchant.railBalance };
+    let rail: string;
+    try {
+      // Merchants and agents are paid (a redemption's payout, a cash-out), so their balance lives on the rail that pays them.
+      rail = rails.route({ kind: 'benefit', payer: merchant.account, payee: merchant.account, currency: merchant.railBalance.currency }).id;
+    } catch (error) {
+      if (!(error instanceof NoRailRoute)) throw error;
+      outcomes.push({ ...outcome, notSet: `no rail is routed to pay this account (${error.message})` });
+      continue;
+    }
+    if (rail !== setter.rail) {
+      outcomes.push({ ...outcome, notSet: `payments to this account go by rail "${rail}", whose balances Kassa cannot set; only the ${setter.rail} rail's simulator takes them` });
+      continue;
+    }
+    try {
+      await setter.set(merchant.account, merchant.railBalance);
+      outcomes.push(outcome);
+    } catch (error) {
+      outcomes.push({ ...outcome, notSet: (error as Error).message });
+    }
+  }
+  return outcomes;
 }
 
 export interface SeedVoucher {

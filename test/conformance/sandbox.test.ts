@@ -3,8 +3,9 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { isRailError, RailCallbackRejected, type RailCallbackRequest, type RailPayment } from '../../adapters/contract.ts';
 import { createRailRegistry } from '../../adapters/registry.ts';
 import { SANDBOX_DEFAULT_CALLBACK_SECRET, SandboxRailAdapter, sandboxRail } from '../../adapters/sandbox/index.ts';
-import { signSandboxCallback, startSandboxSimulator, type SandboxSimulator } from '../../adapters/sandbox/simulator.ts';
+import { SandboxUnreachable, setSandboxBalance, signSandboxCallback, startSandboxSimulator, type SandboxSimulator } from '../../adapters/sandbox/simulator.ts';
 import { describeRailAdapterContract, freshKey } from './rail-adapter-contract.ts';
+import { freePort } from '../support/ports.ts';
 import { startPushReceiver, type PushReceiver } from '../support/push-receiver.ts';
 import { outcomeOf, rejection, railErrorFrom } from '../support/rail-assertions.ts';
 
@@ -518,6 +519,155 @@ describe('sandbox rail', function () {
         assert.ok(error instanceof Error && !isRailError(error), `${JSON.stringify(range)}: ${String(error)}`);
         assert.match(error.message, /HTTP 400/);
       }
+    });
+  });
+
+  describe('balances', () => {
+    const treasury = { type: 'bank_account', value: 'TREASURY-001' } as const;
+    const shop = { type: 'msisdn', value: '254712345555' } as const;
+    const balanceUrl = (account: { type: string; value: string }, currency: string) =>
+      `${simulator.url}/v1/accounts/${encodeURIComponent(account.type)}/${encodeURIComponent(account.value)}/balance?currency=${currency}`;
+    const controlUrl = (account: { type: string; value: string }) => `${simulator.url}/_sim/accounts/${encodeURIComponent(account.type)}/${encodeURIComponent(account.value)}`;
+
+    it('when a balance is set over HTTP, then it is read back in its currency only, a malformed one is refused, and reset forgets it', async () => {
+      const plus = { type: 'msisdn', value: '+254733000001' };
+      assert.equal((await putJson(controlUrl(plus), { currency: 'KES', balance_minor: '150000' })).status, 204);
+      assert.equal((await putJson(controlUrl(plus), { currency: 'KES', balance_minor: '150000' })).status, 204, 'setting the same figure again is fine');
+
+      const read = await fetch(balanceUrl(plus, 'KES'));
+      assert.equal(read.status, 200);
+      assert.deepEqual(await read.json(), { type: 'msisdn', value: '+254733000001', currency: 'KES', balance_minor: '150000' });
+      assert.equal(simulator.balance(plus, 'KES'), 150_000n);
+      const otherCurrency = await fetch(balanceUrl(plus, 'EUR'));
+      assert.equal(otherCurrency.status, 404);
+      assert.match(otherCurrency.headers.get('content-type') ?? '', /^application\/problem\+json/);
+      assert.equal((await fetch(balanceUrl({ type: 'msisdn', value: '+254733000002' }, 'KES'))).status, 404);
+      assert.equal((await fetch(`${simulator.url}/v1/accounts/msisdn/1/balance`)).status, 400, 'the currency is required');
+
+      for (const body of [{ currency: 'KES', balance_minor: '-1' }, { currency: 'KES', balance_minor: '12.50' }, { currency: 'KES', balance_minor: 100 }, { currency: 'kes', balance_minor: '1' }, { balance_minor: '1' }]) {
+        const refused = await putJson(controlUrl(plus), body);
+        assert.equal(refused.status, 400, JSON.stringify(body));
+        assert.equal(((await refused.json()) as { code: string }).code, 'validation_failed');
+      }
+      assert.equal(simulator.balance(plus, 'KES'), 150_000n, 'a refused request changes nothing');
+      assert.throws(() => simulator.setBalance(plus, 'KES', -1n), /at least 0/);
+
+      simulator.setBehaviour({ mode: 'down' });
+      assert.equal((await putJson(controlUrl(plus), { currency: 'KES', balance_minor: '7' })).status, 204, 'control is never affected by behaviour');
+      assert.equal((await fetch(balanceUrl(plus, 'KES'))).status, 503);
+
+      assert.equal((await fetch(`${simulator.url}/_sim/reset`, { method: 'POST' })).status, 204);
+      assert.equal(simulator.balance(plus, 'KES'), undefined);
+      assert.equal((await fetch(balanceUrl(plus, 'KES'))).status, 404);
+    });
+
+    it('when setSandboxBalance is used, then the balance is set, and an absent or foreign server is told apart', async () => {
+      const account = { type: 'msisdn', value: '+254733 000/1?' };
+      await setSandboxBalance(`${simulator.url}/`, account, 'KES', 4_200n);
+      assert.equal(simulator.balance(account, 'KES'), 4_200n, 'the value reaches the rail intact');
+
+      const closedPort = await freePort();
+      const unreachable = await rejection(setSandboxBalance(`http://127.0.0.1:${closedPort}`, account, 'KES', 1n));
+      assert.ok(unreachable instanceof SandboxUnreachable);
+      assert.equal(unreachable.message, `the sandbox rail simulator at http://127.0.0.1:${closedPort} cannot be reached (ECONNREFUSED)`);
+      const foreign = await rejection(setSandboxBalance(`${simulator.url}/elsewhere`, account, 'KES', 1n));
+      assert.ok(foreign instanceof Error && !(foreign instanceof SandboxUnreachable));
+      assert.match(foreign.message, /answered HTTP 404 to setting a balance; is it a sandbox rail simulator\?/);
+      assert.equal(simulator.balance(account, 'KES'), 4_200n);
+    });
+
+    it('when benefits and fees complete, then each moves its amount from payer to payee where balances are tracked, once per key', async () => {
+      simulator.setBalance(treasury, 'KES', 100_000n);
+      simulator.setBalance(shop, 'KES', 500n);
+      const benefit = payment('5555', { payer: { ...treasury, institution: 'CBK' }, payee: shop, amount: { minor: 12_550n, currency: 'KES' } });
+      const fee = feePayment({ payer: shop, payee: { type: 'bank_account', value: 'REVENUE-5555' }, amount: { minor: 2_000n, currency: 'KES' } });
+      const euros = payment('5555', { payer: treasury, payee: shop, amount: { minor: 999_999n, currency: 'EUR' } });
+
+      const outcomes = await adapter.initiateChunk([benefit, euros]);
+      await adapter.initiateChunk([fee]);
+      await adapter.initiateChunk([benefit]);
+
+      assert.equal(outcomeOf(outcomes, benefit).status, 'completed');
+      assert.equal(outcomeOf(outcomes, euros).status, 'completed', 'no balance was set in EUR: unlimited');
+      assert.equal(simulator.balance(treasury, 'KES'), 100_000n - 12_550n, 'the payer is debited, once despite the repeat');
+      assert.equal(simulator.balance(shop, 'KES'), 500n + 12_550n - 2_000n, 'credited by the benefit, debited by the fee it paid');
+      assert.equal(simulator.balance({ type: 'bank_account', value: 'REVENUE-5555' }, 'KES'), undefined, 'an untracked payee stays untracked');
+      assert.equal(simulator.balance(shop, 'EUR'), undefined);
+    });
+
+    it('when the payer\'s balance is below the amount, then the transfer fails AM04, counts as an execution and moves nothing', async () => {
+      simulator.setBalance(treasury, 'KES', 12_549n);
+      simulator.setBalance(shop, 'KES', 0n);
+      const short = payment('5555', { payer: treasury, payee: shop });
+      const shortPending = payment('0002', { payer: treasury });
+
+      const outcomes = await adapter.initiateChunk([short, shortPending]);
+
+      const declined = outcomeOf(outcomes, short);
+      assert.ok(declined.status === 'failed');
+      assert.equal(declined.reasonCode, 'AM04');
+      assert.equal(declined.reason, 'insufficient funds');
+      assert.equal(outcomeOf(outcomes, shortPending).status, 'failed', 'a transfer that would stay pending is declined at once too');
+      assert.equal(simulator.executions(short.railKey), 1);
+      assert.equal(simulator.balance(treasury, 'KES'), 12_549n);
+      assert.equal(simulator.balance(shop, 'KES'), 0n);
+      assert.equal((await adapter.fetchStatement({ from: today(), to: today() })).length, 0, 'a decline books nothing');
+
+      simulator.setBalance(treasury, 'KES', 12_550n);
+      const exact = payment('5555', { payer: treasury, payee: shop });
+      assert.equal(outcomeOf(await adapter.initiateChunk([exact]), exact).status, 'completed', 'a balance equal to the amount covers it');
+      assert.equal(simulator.balance(treasury, 'KES'), 0n);
+      assert.equal(simulator.balance(shop, 'KES'), 12_550n);
+    });
+
+    it('when a transfer is pending, then the money moves when it settles, and fails AM04 then if the payer spent it meanwhile', async () => {
+      const slowPayee = { type: 'msisdn', value: '254712340002' } as const;
+      simulator.setBalance(treasury, 'KES', 20_000n);
+      simulator.setBalance(slowPayee, 'KES', 0n);
+      const first = payment('0002', { payer: treasury, payee: slowPayee });
+      assert.equal(outcomeOf(await adapter.initiateChunk([first]), first).status, 'pending');
+      assert.equal(simulator.balance(treasury, 'KES'), 20_000n, 'nothing moves while pending');
+
+      await delay(SETTLE_MS + 50);
+      assert.equal((await adapter.getStatus(first.railKey)).status, 'completed');
+      const read = await fetch(balanceUrl(slowPayee, 'KES'));
+      assert.equal(((await read.json()) as { balance_minor: string }).balance_minor, '12550');
+      assert.equal(simulator.balance(treasury, 'KES'), 20_000n - 12_550n);
+
+      const second = payment('0002', { payer: treasury, payee: slowPayee, amount: { minor: 7_000n, currency: 'KES' } });
+      assert.equal(outcomeOf(await adapter.initiateChunk([second]), second).status, 'pending');
+      const spend = payment('5555', { payer: treasury, payee: shop, amount: { minor: 1_000n, currency: 'KES' } });
+      assert.equal(outcomeOf(await adapter.initiateChunk([spend]), spend).status, 'completed');
+      await delay(SETTLE_MS + 50);
+
+      const settled = await adapter.getStatus(second.railKey);
+      assert.ok(settled.status === 'failed', JSON.stringify(settled));
+      assert.equal(settled.reasonCode, 'AM04');
+      assert.equal(simulator.balance(treasury, 'KES'), 20_000n - 12_550n - 1_000n);
+      assert.equal(simulator.balance(slowPayee, 'KES'), 12_550n);
+    });
+
+    it('when a completed transfer is refunded, then the money moves back, and a refund the payee cannot cover is declined AM04', async () => {
+      simulator.setBalance(treasury, 'KES', 50_000n);
+      simulator.setBalance(shop, 'KES', 0n);
+      const p = payment('5555', { payer: treasury, payee: shop });
+      await adapter.initiateChunk([p]);
+
+      const partly = await adapter.refund(p.railKey, { minor: 2_550n, currency: 'KES' }, freshKey('R'));
+      assert.equal(partly.status, 'completed');
+      assert.equal(simulator.balance(treasury, 'KES'), 50_000n - 12_550n + 2_550n);
+      assert.equal(simulator.balance(shop, 'KES'), 10_000n);
+
+      const spend = payment('5555', { payer: shop, payee: { type: 'msisdn', value: '254799995555' }, amount: { minor: 9_000n, currency: 'KES' } });
+      assert.equal(outcomeOf(await adapter.initiateChunk([spend]), spend).status, 'completed');
+      const refused = await adapter.refund(p.railKey, { minor: 1_001n, currency: 'KES' }, freshKey('R'));
+
+      assert.ok(refused.status === 'failed');
+      assert.equal(refused.reasonCode, 'AM04');
+      assert.equal(simulator.balance(shop, 'KES'), 1_000n);
+      assert.equal(simulator.balance(treasury, 'KES'), 40_000n);
+      assert.equal((await adapter.refund(p.railKey, { minor: 1_000n, currency: 'KES' }, freshKey('R'))).status, 'completed');
+      assert.equal(simulator.balance(shop, 'KES'), 0n);
     });
   });
 
