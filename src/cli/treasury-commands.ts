@@ -10,7 +10,7 @@ import { TreasuryClient, type ImportAnswer } from './treasury-client.ts';
 
 /**
  * `kassa statements import FILE`, `kassa reconcile --rail RAIL --date YYYY-MM-DD` and `kassa report daily --date
- * YYYY-MM-DD`, against a running Kassa over HTTP (KASSA_URL, KASSA_API_KEY: an administrator's key to import and
+ * YYYY-MM-DD`, against a running Kassa over HTTP (KASSA_URL, KASSA_API_KEY: a `treasury:write` key to import and
  * reconcile, `treasury:read` or `orders:read` for the report). The figures go to stdout. Exit codes: 0 done
  * (exceptions found are reported, not failures), 1 Kassa answered a problem, could not be reached, or a file
  * cannot be read or written; 78 a setting is missing or wrong.

@@ -122,7 +122,7 @@ export function buildOpenApiDocument(serverUrl: string) {
       '/v1/batches/{id}/cancel': { post: { summary: 'Cancel what the batch has not sent yet', parameters: [idPath, idempotencyKey], responses: { 200: { description: 'The batch' }, ...errors } } },
       '/v1/statements': {
         post: {
-          summary: 'Import a statement file (admin): camt.053, camt.054, MT940 or the statement CSV, recognised by content, and reconcile it',
+          summary: 'Import a statement file (treasury:write): camt.053, camt.054, MT940 or the statement CSV, recognised by content, and reconcile it',
           parameters: queryParameters(importStatementQuerySchema),
           requestBody: { required: true, content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
           responses: { 201: { description: 'The statement and its reconciliation run' }, 200: { description: 'The same file came before: the earlier statement, nothing counted twice' }, ...errors },
@@ -131,7 +131,7 @@ export function buildOpenApiDocument(serverUrl: string) {
       },
       '/v1/statements/{id}': { get: { summary: 'One statement (treasury:read)', parameters: [idPath], responses: { 200: { description: 'The statement' }, ...errors } } },
       '/v1/reconciliation/runs': {
-        post: { summary: "Pull a rail's statement for a day (or reconcile a stored statement again) and reconcile it (admin)", parameters: [idempotencyKey], requestBody: { required: true, ...json(schemaOf(startRunSchema)) }, responses: { 201: { description: 'The statement and the run' }, 200: { description: 'The statement is the one pulled before' }, ...errors } },
+        post: { summary: "Pull a rail's statement for a day (or reconcile a stored statement again) and reconcile it (treasury:write)", parameters: [idempotencyKey], requestBody: { required: true, ...json(schemaOf(startRunSchema)) }, responses: { 201: { description: 'The statement and the run' }, 200: { description: 'The statement is the one pulled before' }, ...errors } },
         get: { summary: 'Reconciliation runs, newest first (treasury:read)', parameters: queryParameters(listRunsQuerySchema), responses: { 200: { description: 'A page of runs' }, ...errors } },
       },
       '/v1/reconciliation/runs/{id}': { get: { summary: 'One run (treasury:read)', parameters: [idPath], responses: { 200: { description: 'The run' }, ...errors } } },
@@ -139,8 +139,8 @@ export function buildOpenApiDocument(serverUrl: string) {
         get: { summary: "Exceptions, newest first: every organisation's (treasury:read) or the caller's own (orders:read)", parameters: queryParameters(listExceptionsQuerySchema), responses: { 200: { description: 'A page of exceptions' }, ...errors } },
       },
       '/v1/reconciliation/exceptions/{id}': { get: { summary: 'One exception', parameters: [idPath], responses: { 200: { description: 'The exception' }, ...errors } } },
-      '/v1/reconciliation/exceptions/{id}/assign': { post: { summary: 'Assign an exception (admin; audited)', parameters: [idPath, idempotencyKey], requestBody: { required: true, ...json(schemaOf(assignExceptionSchema)) }, responses: { 200: { description: 'The exception' }, ...errors } } },
-      '/v1/reconciliation/exceptions/{id}/resolve': { post: { summary: 'Resolve an exception with a reason (admin; audited)', parameters: [idPath, idempotencyKey], requestBody: { required: true, ...json(schemaOf(resolveExceptionSchema)) }, responses: { 200: { description: 'The exception' }, ...errors } } },
+      '/v1/reconciliation/exceptions/{id}/assign': { post: { summary: "Assign an exception (treasury:write for any, admin for the organisation's own; audited)", parameters: [idPath, idempotencyKey], requestBody: { required: true, ...json(schemaOf(assignExceptionSchema)) }, responses: { 200: { description: 'The exception' }, ...errors } } },
+      '/v1/reconciliation/exceptions/{id}/resolve': { post: { summary: "Resolve an exception with a reason (treasury:write for any, admin for the organisation's own; audited)", parameters: [idPath, idempotencyKey], requestBody: { required: true, ...json(schemaOf(resolveExceptionSchema)) }, responses: { 200: { description: 'The exception' }, ...errors } } },
       '/v1/ledger/accounts': {
         get: { summary: "Accounts with their balances (signed minor units: debit positive, credit negative), as of `as_of` or now: the caller's organisation (orders:read), any with `organisation_id` (treasury:read)", parameters: queryParameters(ledgerAccountsQuerySchema), responses: { 200: { description: 'The accounts' }, ...errors } },
       },

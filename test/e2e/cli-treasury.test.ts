@@ -17,7 +17,7 @@ describe('kassa statements import and kassa reconcile (the CLI over HTTP)', func
 
   before(async () => {
     kassa = await startTestKassa({ backend: 'postgres', workers: false, env: { RECON_MISSING_AFTER_DAYS: '0' } });
-    admin = { KASSA_URL: kassa.url, KASSA_API_KEY: await kassa.issueKey('ministry-of-finance', ['admin']) };
+    admin = { KASSA_URL: kassa.url, KASSA_API_KEY: await kassa.issueKey('ministry-of-finance', ['admin', 'treasury:write']) };
     directory = await mkdtemp(join(tmpdir(), 'kassa-cli-treasury-'));
   });
   after(async () => {

@@ -17,7 +17,7 @@ describe('statement import over HTTP', function () {
 
   before(async () => {
     kassa = await startTestKassa({ backend: 'postgres', workers: false, env: { RECON_MISSING_AFTER_DAYS: '0' } });
-    admin = apiClient(kassa.url, await kassa.issueKey('ministry-of-finance', ['admin']));
+    admin = apiClient(kassa.url, await kassa.issueKey('ministry-of-finance', ['admin', 'treasury:write']));
     treasury = apiClient(kassa.url, await kassa.issueKey('ministry-of-finance', ['treasury:read']));
     agency = apiClient(kassa.url, await kassa.issueKey('pensions-agency', ['benefits:write', 'orders:read']));
   });

@@ -265,7 +265,7 @@ describe('the daily treasury report', function () {
     const from = new Date(Date.parse(`${date}T00:00:00Z`) - offsetHours * HOUR);
     today = { date, from, to: new Date(from.getTime() + DAY) };
 
-    const admin = apiClient(kassa.url, await kassa.issueKey('ministry-of-finance', ['admin']));
+    const admin = apiClient(kassa.url, await kassa.issueKey('ministry-of-finance', ['admin', 'treasury:write']));
     treasury = apiClient(kassa.url, await kassa.issueKey('ministry-of-finance', ['treasury:read']));
     const pensionsAdmin = apiClient(kassa.url, await kassa.issueKey('pensions-agency', ['admin']));
     const maker = apiClient(kassa.url, await kassa.issueKey('pensions-agency', ['benefits:write', 'orders:read']));

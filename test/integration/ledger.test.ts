@@ -235,7 +235,8 @@ describe('the double-entry ledger', function () {
       const releasesBefore = (await journalsOf('benefit_funds_released', batchId)).length;
 
       const statement = ['booking_date,direction,amount,currency,end_to_end_id,rail_reference,reversal,reason_code', `${today()},credit,5.00,KES,${order.rail_key},RET-${order.rail_key},true,AC04`].join('\n');
-      const imported = await admin.call('POST', '/v1/statements?rail=sandbox', { rawBody: statement, headers: { 'content-type': 'text/csv' } });
+      const treasury = apiClient(kassa.url, await kassa.issueKey('ministry-of-finance', ['treasury:write']));
+      const imported = await treasury.call('POST', '/v1/statements?rail=sandbox', { rawBody: statement, headers: { 'content-type': 'text/csv' } });
       assert.equal(imported.status, 201, JSON.stringify(imported.body));
       assert.equal(imported.body.run.returned, 1);
 

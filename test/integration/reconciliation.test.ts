@@ -8,6 +8,7 @@ import { assertSchemaValid, ibanEndingWith } from '../fixtures/iso20022/support.
 import { apiClient, benefitOrder } from '../support/http.ts';
 import { eventually, orderReaching, railKeyOf, startTestKassa, type TestKassa } from '../support/kassa.ts';
 import { organisationIdOf, seedOrders } from '../support/seed-orders.ts';
+import { assertProblem } from '../e2e/helpers.ts';
 
 type Api = ReturnType<typeof apiClient>;
 const BANK = 'bank-iso20022';
@@ -44,6 +45,7 @@ describe('reconciliation of a day of bank traffic', function () {
   let treasury: Api;
   let pensions: Api;
   let pensionsReader: Api;
+  let pensionsAdmin: Api;
   let housing: Api;
 
   before(async () => {
@@ -62,12 +64,12 @@ describe('reconciliation of a day of bank traffic', function () {
         RECON_MISSING_AFTER_DAYS: '0',
       },
     });
-    treasuryAdmin = apiClient(kassa.url, await kassa.issueKey('ministry-of-finance', ['admin']));
+    treasuryAdmin = apiClient(kassa.url, await kassa.issueKey('ministry-of-finance', ['admin', 'treasury:write']));
     treasury = apiClient(kassa.url, await kassa.issueKey('ministry-of-finance', ['treasury:read']));
     pensions = apiClient(kassa.url, await kassa.issueKey('pensions-agency', ['benefits:write', 'orders:read']));
     pensionsReader = apiClient(kassa.url, await kassa.issueKey('pensions-agency', ['orders:read']));
     housing = apiClient(kassa.url, await kassa.issueKey('housing-agency', ['benefits:write', 'orders:read']));
-    const pensionsAdmin = apiClient(kassa.url, await kassa.issueKey('pensions-agency', ['admin']));
+    pensionsAdmin = apiClient(kassa.url, await kassa.issueKey('pensions-agency', ['admin']));
     assert.equal((await pensionsAdmin.post('/v1/webhook-endpoint', { url: receiver.url }, randomUUID())).status, 200);
   });
   after(async () => {
@@ -265,6 +267,25 @@ describe('reconciliation of a day of bank traffic', function () {
         ['reconciliation.exception.assign', 'Amina Wanjiru'],
         ['reconciliation.exception.resolve', 'bank confirmed the debit in error; recalled under case 4711'],
       ]);
+    });
+
+    it("then an agency's administrator handles its own exceptions only, and none of the treasury's statements, runs or scopes", async () => {
+      const pensionsOrg = await organisationIdOf(db(), 'pensions-agency');
+      const seen = await exceptionsOf(pensionsAdmin, '');
+      assert.ok(seen.length > 0 && seen.every((exception) => exception.organisation_id === pensionsOrg), 'an administrator reads its own organisation\'s, as orders:read does');
+      const stranger = (await exceptionsOf(treasury, 'type=unexpected_on_statement'))[0]!;
+      await assertProblem(await pensionsAdmin.post(`/v1/reconciliation/exceptions/${stranger.id}/resolve`, { reason: 'not ours' }, randomUUID()), 404, 'not_found');
+      assert.equal((await exceptionsOf(treasury, '')).find((exception) => exception.id === stranger.id)!.status, 'open', "another organisation's exception is left as it was");
+      const own = seen.find((exception) => exception.status !== 'resolved')!;
+      const resolved = await pensionsAdmin.post(`/v1/reconciliation/exceptions/${own.id}/resolve`, { reason: 'paid again by hand' }, randomUUID());
+      assert.equal(resolved.status, 200, JSON.stringify(resolved.body));
+      assert.equal(resolved.body.status, 'resolved');
+
+      for (const path of ['/v1/statements', '/v1/reconciliation/runs']) await assertProblem(await pensionsAdmin.get(path), 403, 'insufficient_scope');
+      await assertProblem(await pensionsAdmin.post('/v1/reconciliation/runs', { rail: BANK, date: new Date().toISOString().slice(0, 10) }, randomUUID()), 403, 'insufficient_scope');
+      const granted = await pensionsAdmin.post('/v1/clients', { name: 'would-be treasury', scopes: ['orders:read', 'treasury:read'] }, randomUUID());
+      assertProblem(granted, 422, 'validation_failed');
+      assert.match(JSON.stringify(granted.body.errors), /cannot grant treasury:read/);
     });
 
     it('then the runs are listed with who started them', async () => {

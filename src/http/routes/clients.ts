@@ -1,5 +1,6 @@
 import { Router } from 'express';
-import { notFound } from '../../domain/errors.ts';
+import { notFound, ValidationError } from '../../domain/errors.ts';
+import { grants } from '../../domain/scopes.ts';
 import { appendAudit } from '../../db/repositories/audit-log.ts';
 import { listClients, revokeClient } from '../../db/repositories/api-clients.ts';
 import type { Database } from '../../db/knex.ts';
@@ -24,6 +25,9 @@ export function clientsRouter(db: Database): Router {
     await idempotent(db, req, res, async () => {
       const body = parseRequest(createClientSchema, req.body, 'body');
       const caller = callerOf(res);
+      // An administrator hands out only what it holds itself: its organisation's scopes, never the treasury's.
+      const beyond = body.scopes.filter((scope) => !grants(caller.scopes, scope));
+      if (beyond.length > 0) throw new ValidationError([{ field: 'body.scopes', reason: `this credential cannot grant ${beyond.join(', ')}, which it does not hold` }]);
       const origin = originOf(req, res);
       const [self] = (await listClients(db, caller.organisationId)).filter((c) => c.id === caller.clientId);
       const created = await createApiClient(db, { organisation: self!.organisationName, name: body.name, scopes: body.scopes }, {

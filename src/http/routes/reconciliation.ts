@@ -20,8 +20,8 @@ import { assignExceptionSchema, listExceptionsQuerySchema, listRunsQuerySchema, 
 /**
  * Reconciliation runs and their exceptions. Treasury (`treasury:read`) sees every organisation's exceptions
  * and the deployment's own (lines no order explains); an agency with `orders:read` sees its own
- * organisation's only. Starting runs, assigning and resolving exceptions are an administrator's acts, each
- * in the audit log.
+ * organisation's only. Starting runs is the treasury's act (`treasury:write`); assigning and resolving an
+ * exception is the treasury's for any, and an organisation's administrator's for its own; each is in the audit log.
  */
 export function reconciliationRouter(context: ServiceContext): Router {
   const router = Router();
@@ -46,13 +46,13 @@ export function reconciliationRouter(context: ServiceContext): Router {
     res.json(presentException(exception));
   });
 
-  router.post('/exceptions/:id/assign', requireScope('admin'), async (req, res) => {
+  router.post('/exceptions/:id/assign', async (req, res) => {
     const id = idParamOf(req);
     const body = parseRequest(assignExceptionSchema, req.body, 'body');
     await idempotent(context.db, req, res, async () => ({ status: 200, body: presentException(await assignException(context, callerOf(res), originOf(req, res), id, body.assignee)) }));
   });
 
-  router.post('/exceptions/:id/resolve', requireScope('admin'), async (req, res) => {
+  router.post('/exceptions/:id/resolve', async (req, res) => {
     const id = idParamOf(req);
     const body = parseRequest(resolveExceptionSchema, req.body, 'body');
     await idempotent(context.db, req, res, async () => ({ status: 200, body: presentException(await resolveException(context, callerOf(res), originOf(req, res), id, body.reason)) }));
@@ -73,7 +73,7 @@ export function reconciliationRouter(context: ServiceContext): Router {
   });
 
   /** `{ rail, date }` (or `from`/`to`): pull the rail's statement and reconcile it; `{ statement_id }`: reconcile a stored statement again. */
-  router.post('/runs', requireScope('admin'), async (req, res) => {
+  router.post('/runs', requireScope('treasury:write'), async (req, res) => {
     const body = parseRequest(startRunSchema, req.body, 'body');
     const caller = callerOf(res);
     const starter = { name: caller.clientName, clientId: caller.clientId, organisationId: caller.organisationId };

@@ -15,12 +15,12 @@ import { readStatementFile } from '../statement-file.ts';
  * Statements: `POST /v1/statements` takes a statement file as the raw body (camt.053, camt.054, MT940 or the
  * statement CSV, recognised by content; `?rail=` the rail it comes from, `?reconcile=false` to only store it),
  * streamed; the file is its own idempotency key: the same file again answers 200 with the earlier statement.
- * Importing is an administrator's act; `treasury:read` lists and reads them.
+ * Importing is the treasury's act (`treasury:write`); `treasury:read` lists and reads them.
  */
 export function statementsRouter(context: ServiceContext): Router {
   const router = Router();
 
-  router.post('/', requireScope('admin'), async (req, res) => {
+  router.post('/', requireScope('treasury:write'), async (req, res) => {
     const query = parseRequest(importStatementQuerySchema, req.query, 'query');
     const rail = query.rail ?? defaultRail(context);
     const file = await readStatementFile(req as Request & AsyncIterable<Buffer>, { maxWholeFileBytes: context.config.STATEMENT_MAX_XML_BYTES });
