@@ -111,6 +111,8 @@ const voucherSchema = z.strictObject({
   amount: decimal,
   status: z.enum(VOUCHER_STATUSES),
   expires: date.optional(),
+  /** A fixed serial number (ten digits), for an environment whose scripts name vouchers by it; else the next one. */
+  serial_number: z.string().regex(/^[1-9]\d{9}$/, 'must be a serial number: ten digits, the first not 0').optional(),
 });
 
 const seedFileSchema = z.strictObject({
@@ -231,6 +233,7 @@ function toSeed(file: SeedFile, problems: string[]): Seed {
     if (first === undefined) firstPlaceOfNumber.set(voucher.number, index);
     else problems.push(`vouchers[${index}].number: repeats the number of vouchers[${first}]`);
   });
+  reportRepeats(problems, 'vouchers', file.vouchers.flatMap((voucher) => (voucher.serial_number === undefined ? [] : [`serial number ${voucher.serial_number}`])));
   const vouchers = file.vouchers.map((voucher, index) => {
     const place = `vouchers[${index}]`;
     mustBeDeclared(place, voucher.organisation);
@@ -242,6 +245,7 @@ function toSeed(file: SeedFile, problems: string[]): Seed {
       amountMinor: group ? amountIn(problems, `${place}.amount`, voucher.amount, currency, { zero: false }) : 0n,
       // Valid through the whole of its expiry date, in UTC.
       expiresAt: voucher.expires === undefined ? null : new Date(`${voucher.expires}T23:59:59Z`),
+      serialNumber: voucher.serial_number === undefined ? null : BigInt(voucher.serial_number),
     };
   });
 

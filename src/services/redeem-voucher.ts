@@ -7,8 +7,9 @@ import type { Money } from '../domain/money.ts';
 import { grants } from '../domain/scopes.ts';
 import { hashVoucherNumber, isVoucherNumber, merchantMayRedeem, payoutRefusalOf, refusalOf, VoucherRefused } from '../domain/voucher.ts';
 import { GroupCommit } from '../db/group-commit.ts';
+import type { Database } from '../db/knex.ts';
 import { findMerchantByCode, findMerchantByNameAndAccount, findMerchantOfBiller, findMerchantOfClient, type Merchant } from '../db/repositories/merchants.ts';
-import { findVoucherByNumber, redeemVouchers, type RedeemableVoucher, type RedeemedVoucher, type VoucherRedemption, type VoucherScope } from '../db/repositories/vouchers.ts';
+import { findPayoutState, findVoucherByNumber, redeemVouchers, type RedeemableVoucher, type RedeemedVoucher, type VoucherRedemption, type VoucherScope } from '../db/repositories/vouchers.ts';
 import type { ServiceContext } from './context.ts';
 
 /**
@@ -81,7 +82,7 @@ export function voucherRedemption(context: Pick<ServiceContext, 'db' | 'config' 
       throw new VoucherRefused('invalid_voucher_number', 'no voucher has this number and serial number');
     }
     if (!merchant) throw new VoucherRefused('cannot_credit_merchant', 'the merchant is not registered with these details');
-    const replay = replayOf(voucher, merchant, request);
+    const replay = await replayOf(context.db, voucher, merchant, request);
     if (replay) return replay;
     refuseUnlessRedeemable(voucher);
     if (!merchantMayRedeem(merchant.voucherGroups, voucher.groupCode, request.override)) {
@@ -93,7 +94,7 @@ export function voucherRedemption(context: Pick<ServiceContext, 'db' | 'config' 
     }
     // Another redemption, or a cancellation or suspension, changed the voucher since it was read.
     const now = (await findVoucherByNumber(context.db, scope, numberHash))!;
-    const settled = replayOf(now, merchant, request);
+    const settled = await replayOf(context.db, now, merchant, request);
     if (settled) return settled;
     refuseUnlessRedeemable(now);
     throw new VoucherRefused('invalid_voucher', 'the voucher changed while it was being redeemed; try again');
@@ -148,15 +149,16 @@ function namesMerchant(named: NamedMerchant, merchant: Merchant): boolean {
  * stands, so a merchant that asks again learns, in GovStack's codes, that the payout failed or that its rail has not
  * answered; once the issuer pays it again and it is paid, the redemption is answered as done.
  */
-function replayOf(voucher: RedeemableVoucher, merchant: Merchant, request: RedemptionRequest): Redemption | undefined {
+async function replayOf(db: Database, voucher: RedeemableVoucher, merchant: Merchant, request: RedemptionRequest): Promise<Redemption | undefined> {
   const done = voucher.redemption;
   if (!done || request.requestId === null || done.requestId !== request.requestId || done.merchantId !== merchant.id) return undefined;
-  const trouble = payoutRefusalOf(done.payoutStatus, done.payoutFailureCode);
+  const payout = await findPayoutState(db, done.orderId);
+  const trouble = payout && payoutRefusalOf(payout.status, payout.failureCode);
   if (trouble === 'network_timeout') {
     throw new VoucherRefused(trouble, `voucher ${voucher.serialNumber} is redeemed; its payout ${done.orderId} was sent and its rail has not said yet whether it was paid`);
   }
   if (trouble) {
-    const why = done.payoutFailureReason ? `${done.payoutFailureReason}${done.payoutFailureCode ? ` (${done.payoutFailureCode})` : ''}` : done.payoutStatus;
+    const why = payout.failureReason ? `${payout.failureReason}${payout.failureCode ? ` (${payout.failureCode})` : ''}` : payout.status;
     throw new VoucherRefused(trouble, `voucher ${voucher.serialNumber} is redeemed but its payout ${done.orderId} was not paid: ${why}; the issuer is told and pays it again`);
   }
   return { serialNumber: voucher.serialNumber, amount: { minor: voucher.amountMinor, currency: voucher.currency }, orderId: done.orderId, redeemedAt: done.at, replayed: true };

@@ -9,7 +9,7 @@ import { findBillerByCode } from '../db/repositories/billers.ts';
 import { findMerchantByCode, insertMerchant } from '../db/repositories/merchants.ts';
 import { findProgramByCode } from '../db/repositories/programs.ts';
 import { findVoucherGroupsByCode, insertVoucherGroup } from '../db/repositories/voucher-groups.ts';
-import { findVouchersByNumberHashes, insertSeededVouchers } from '../db/repositories/vouchers.ts';
+import { existingSerialNumbers, findVouchersByNumberHashes, insertSeededVouchers } from '../db/repositories/vouchers.ts';
 import type { Database } from '../db/knex.ts';
 import { blockVoucherTotals } from './program-funds.ts';
 import { merchantCredentialName } from './register-merchant.ts';
@@ -155,6 +155,8 @@ export interface SeedVoucher {
   readonly status: VoucherStatus;
   /** When absent, the group's validity from now. */
   readonly expiresAt: Date | null;
+  /** When absent, the next of the sequence. */
+  readonly serialNumber: bigint | null;
 }
 
 /** Statuses in which a voucher still holds its amount on the program's budget. */
@@ -185,16 +187,19 @@ export async function seedVouchers(trx: Database, organisationIds: ReadonlyMap<s
     const fresh = hashed.filter((entry) => {
       const found = existing.get(entry.numberHash);
       if (!found) return true;
-      if (found.groupId !== entry.group.id || found.amountMinor !== entry.voucher.amountMinor || found.status !== entry.voucher.status) {
-        throw new SeedConflict(`a voucher of "${organisation}" with the number given for one of group ${entry.voucher.group} exists already with another group, amount or status`);
+      if (found.groupId !== entry.group.id || found.amountMinor !== entry.voucher.amountMinor || found.status !== entry.voucher.status
+        || (entry.voucher.serialNumber !== null && found.serialNumber !== entry.voucher.serialNumber)) {
+        throw new SeedConflict(`a voucher of "${organisation}" with the number given for one of group ${entry.voucher.group} exists already with another group, amount, status or serial number`);
       }
       return false;
     });
+    const taken = await existingSerialNumbers(trx, fresh.flatMap((entry) => (entry.voucher.serialNumber === null ? [] : [entry.voucher.serialNumber])));
+    if (taken.length > 0) throw new SeedConflict(`serial number ${taken.join(', ')} belongs to another voucher already`);
     const short = await blockVoucherTotals(trx, fresh.filter((entry) => BLOCKING.includes(entry.voucher.status)).map((entry) => ({ group: entry.group, amountMinor: entry.voucher.amountMinor })));
     if (short) throw new SeedConflict(`the budget left of program ${short.group.programCode} of "${organisation}" does not cover the usable vouchers seeded on it`);
     await insertSeededVouchers(trx, organisationId, fresh.map(({ voucher, group, numberHash }) => ({
       numberHash, groupId: group.id, amountMinor: voucher.amountMinor, currency: group.currency, status: voucher.status,
-      expiresAt: voucher.expiresAt ?? new Date(Date.now() + group.validitySeconds * 1000),
+      expiresAt: voucher.expiresAt ?? new Date(Date.now() + group.validitySeconds * 1000), serialNumber: voucher.serialNumber,
     })));
     counts.created += fresh.length;
     counts.unchanged += own.length - fresh.length;

@@ -98,6 +98,9 @@ describe('kassa seed (reference data from a file)', function () {
     assert.equal(blockedInLedger?.total, '7500');
     const statuses = await db()('vouchers').orderBy('serial_number').pluck('status');
     assert.deepEqual(statuses, ['activated', 'pre_activated', 'suspended', 'redeemed', 'expired', 'cancelled']);
+    const serials = (await db()('vouchers').orderBy('serial_number').pluck('serial_number')) as string[];
+    assert.equal(serials[0], '5000000001', 'the serial number the file fixes');
+    assert.ok(serials.slice(1).every((serial) => BigInt(serial) > 5_000_000_001n), 'the others come after it, as every voucher issued later will');
     const hashes = (await db()('vouchers').orderBy('serial_number').select(db().raw("encode(number_hash, 'hex') AS hash"))) as { hash: string }[];
     const key = voucherNumberKey(kassa.runtime.context.config);
     assert.deepEqual(hashes.map((row) => row.hash), ['1', '2', '3', '4', '5', '6'].map((last) => hashVoucherNumber(`400000000000000${last}`, key)), 'only a keyed hash of each number is kept');
@@ -289,6 +292,32 @@ describe('kassa seed (reference data from a file)', function () {
     assert.match(result.stderr, /merchants\[0\]\.rail_balance\.amount: must be a decimal string in major units/);
     assert.equal(await db()('organisations').where({ name: 'negative-agency' }).first(), undefined);
     assert.equal(kassa.simulator.balance({ type: 'msisdn', value: '+254733000061' }, 'KES'), undefined);
+  });
+
+  it('when a fixed serial number repeats in the file, or belongs to another voucher already, then the seed names it and loads nothing', async () => {
+    const voucherFile = async (name: string, vouchers: readonly string[]) => {
+      const file = join(directory, `${name}.yaml`);
+      await writeFile(file, [
+        'organisations:',
+        '  - name: ministry-of-social-protection',
+        'programs:',
+        '  - { organisation: ministry-of-social-protection, code: CT-2026, name: Cash transfers 2026, currency: KES, funding_account: { type: bank_account, value: "0011223344", institution: CBK }, budget: "50000000.00", approval_threshold: "1000000.00", default: true }',
+        'voucher_groups:',
+        '  - { organisation: ministry-of-social-protection, code: FOOD, name: Food vouchers, program: CT-2026, validity_days: 90 }',
+        'vouchers:',
+        ...vouchers.map((voucher) => `  - { organisation: ministry-of-social-protection, group: FOOD, amount: "5.00", status: activated, ${voucher} }`),
+        '',
+      ].join('\n'));
+      return file;
+    };
+    const vouchersBefore = await count('vouchers');
+    const repeated = await kassaSeed(await voucherFile('repeated-serial', ['number: "4000000000000101", serial_number: "6000000001"', 'number: "4000000000000102", serial_number: "6000000001"']));
+    assert.equal(repeated.code, 1);
+    assert.match(repeated.stderr, /vouchers: "serial number 6000000001" appears more than once/);
+    const taken = await kassaSeed(await voucherFile('taken-serial', ['number: "4000000000000103", serial_number: "5000000001"']));
+    assert.equal(taken.code, 1);
+    assert.match(taken.stderr, /serial number 5000000001 belongs to another voucher already/);
+    assert.equal(await count('vouchers'), vouchersBefore);
   });
 
   it('when a file contradicts the deployment (a program changing currency), then the whole file is rolled back', async () => {

@@ -215,9 +215,19 @@ export interface VoucherRedemptionRecord {
   readonly merchantId: string;
   readonly at: Date;
   readonly orderId: string;
-  readonly payoutStatus: OrderStatus;
-  readonly payoutFailureCode: string | null;
-  readonly payoutFailureReason: string | null;
+}
+
+/** Where a redeemed voucher's payout stands: read only when a redemption is asked about again. */
+export interface PayoutState {
+  readonly status: OrderStatus;
+  readonly failureCode: string | null;
+  readonly failureReason: string | null;
+}
+
+export async function findPayoutState(db: Database, orderId: string): Promise<PayoutState | undefined> {
+  const row = (await db('orders').select('status', 'failure_code', 'failure_reason').where({ id: orderId }).first()) as
+    { status: OrderStatus; failure_code: string | null; failure_reason: string | null } | undefined;
+  return row && { status: row.status, failureCode: row.failure_code, failureReason: row.failure_reason };
 }
 
 /** The voucher whose number hashes to `numberHash`, within the scope. */
@@ -225,17 +235,14 @@ export async function findVoucherByNumber(db: Database, scope: VoucherScope, num
   const where = scoped(scope);
   const { rows } = (await db.raw(
     `SELECT v.serial_number, v.status, v.expires_at <= now() AS past_expiry, g.code AS group_code, v.amount_minor, v.currency, g.program_id,
-            p.funding_account, v.redemption_request_id, v.redeemed_by, v.payout_order_id, v.redeemed_at,
-            o.status AS payout_status, o.failure_code AS payout_failure_code, o.failure_reason AS payout_failure_reason
+            p.funding_account, v.redemption_request_id, v.redeemed_by, v.payout_order_id, v.redeemed_at
      FROM vouchers v JOIN voucher_groups g ON g.id = v.group_id JOIN programs p ON p.id = g.program_id
-       LEFT JOIN orders o ON o.id = v.payout_order_id
      WHERE v.number_hash = decode(?, 'hex') AND ${where.sql}`,
     [numberHash, ...where.bindings],
   )) as {
     rows: {
       serial_number: string; status: VoucherStatus; past_expiry: boolean; group_code: string; amount_minor: string; currency: string; program_id: string;
       funding_account: Party; redemption_request_id: string | null; redeemed_by: string | null; payout_order_id: string | null; redeemed_at: Date | null;
-      payout_status: OrderStatus | null; payout_failure_code: string | null; payout_failure_reason: string | null;
     }[];
   };
   const [row] = rows;
@@ -243,11 +250,8 @@ export async function findVoucherByNumber(db: Database, scope: VoucherScope, num
   return {
     serialNumber: BigInt(row.serial_number), status: row.status, pastExpiry: row.past_expiry, groupCode: row.group_code, amountMinor: BigInt(row.amount_minor),
     currency: row.currency.trim(), programId: row.program_id, fundingAccount: row.funding_account,
-    redemption: row.redeemed_by && row.payout_order_id && row.redeemed_at && row.payout_status
-      ? {
-        requestId: row.redemption_request_id, merchantId: row.redeemed_by, at: row.redeemed_at, orderId: row.payout_order_id, payoutStatus: row.payout_status,
-        payoutFailureCode: row.payout_failure_code, payoutFailureReason: row.payout_failure_reason,
-      }
+    redemption: row.redeemed_by && row.payout_order_id && row.redeemed_at
+      ? { requestId: row.redemption_request_id, merchantId: row.redeemed_by, at: row.redeemed_at, orderId: row.payout_order_id }
       : null,
   };
 }
@@ -346,39 +350,57 @@ export interface SeededVoucher {
   readonly currency: string;
   readonly status: VoucherStatus;
   readonly expiresAt: Date;
+  /** Null: the next of the sequence. */
+  readonly serialNumber: bigint | null;
 }
 
 /** The seeded vouchers whose numbers exist already, by number hash: what they are now. */
-export async function findVouchersByNumberHashes(db: Database, organisationId: string, numberHashes: readonly string[]): Promise<Map<string, Omit<SeededVoucher, 'expiresAt'>>> {
+export async function findVouchersByNumberHashes(db: Database, organisationId: string, numberHashes: readonly string[]): Promise<Map<string, Omit<SeededVoucher, 'expiresAt' | 'serialNumber'> & { serialNumber: bigint }>> {
   if (numberHashes.length === 0) return new Map();
   const { rows } = (await db.raw(
-    `SELECT encode(number_hash, 'hex') AS number_hash, group_id, amount_minor, currency, status FROM vouchers
+    `SELECT encode(number_hash, 'hex') AS number_hash, serial_number, group_id, amount_minor, currency, status FROM vouchers
      WHERE organisation_id = ? AND number_hash = ANY(ARRAY(SELECT decode(h, 'hex') FROM unnest(?::text[]) AS h))`,
     [organisationId, [...numberHashes]],
-  )) as { rows: { number_hash: string; group_id: string; amount_minor: string; currency: string; status: VoucherStatus }[] };
-  return new Map(rows.map((row) => [row.number_hash, { numberHash: row.number_hash, groupId: row.group_id, amountMinor: BigInt(row.amount_minor), currency: row.currency.trim(), status: row.status }]));
+  )) as { rows: { number_hash: string; serial_number: string; group_id: string; amount_minor: string; currency: string; status: VoucherStatus }[] };
+  return new Map(rows.map((row) => [row.number_hash, {
+    numberHash: row.number_hash, serialNumber: BigInt(row.serial_number), groupId: row.group_id, amountMinor: BigInt(row.amount_minor), currency: row.currency.trim(), status: row.status,
+  }]));
+}
+
+/** Which of these serial numbers some voucher, of any organisation, has already. */
+export async function existingSerialNumbers(db: Database, serialNumbers: readonly bigint[]): Promise<bigint[]> {
+  if (serialNumbers.length === 0) return [];
+  const { rows } = (await db.raw('SELECT serial_number FROM vouchers WHERE serial_number = ANY(?::bigint[]) ORDER BY serial_number', [serialNumbers.map(String)])) as { rows: { serial_number: string }[] };
+  return rows.map((row) => BigInt(row.serial_number));
 }
 
 /**
  * Writes seeded vouchers in one statement, each in its given status with an event saying it was seeded (the
- * event's from_status is the status itself: the voucher did not move, it was put there).
+ * event's from_status is the status itself: the voucher did not move, it was put there). The sequence is moved past
+ * the highest fixed serial number first, so no voucher numbered by it, now or later, can be given a fixed one.
  */
 export async function insertSeededVouchers(db: Database, organisationId: string, vouchers: readonly SeededVoucher[]): Promise<void> {
   if (vouchers.length === 0) return;
+  const fixed = vouchers.flatMap((voucher) => (voucher.serialNumber === null ? [] : [voucher.serialNumber]));
+  if (fixed.length > 0) {
+    const highest = fixed.reduce((a, b) => (a > b ? a : b)).toString();
+    await db.raw(`SELECT setval('voucher_serial_numbers', ?::bigint) WHERE ?::bigint >= (SELECT last_value FROM voucher_serial_numbers)`, [highest, highest]);
+  }
+  const rows = JSON.stringify(vouchers.map((voucher, position) => ({
+    position, serial_number: voucher.serialNumber?.toString() ?? null, number_hash: voucher.numberHash, group_id: voucher.groupId,
+    amount_minor: voucher.amountMinor.toString(), currency: voucher.currency, status: voucher.status, expires_at: voucher.expiresAt.toISOString(),
+  })));
   await db.raw(
     `WITH seeded AS (
-       INSERT INTO vouchers (organisation_id, number_hash, group_id, amount_minor, currency, status, expires_at, request_id, activated_at)
-       SELECT ?, decode(x.number_hash, 'hex'), x.group_id, x.amount_minor, x.currency, x.status, x.expires_at, 'seed',
-              CASE WHEN x.status = 'pre_activated' THEN NULL ELSE now() END
-       FROM jsonb_to_recordset(?::jsonb) AS x(position int, number_hash text, group_id uuid, amount_minor bigint, currency text, status text, expires_at timestamptz)
+       INSERT INTO vouchers (serial_number, organisation_id, number_hash, group_id, amount_minor, currency, status, expires_at, request_id, activated_at)
+       SELECT COALESCE(x.serial_number, nextval('voucher_serial_numbers')), ?, decode(x.number_hash, 'hex'), x.group_id, x.amount_minor, x.currency, x.status,
+              x.expires_at, 'seed', CASE WHEN x.status = 'pre_activated' THEN NULL ELSE now() END
+       FROM jsonb_to_recordset(?::jsonb) AS x(position int, serial_number bigint, number_hash text, group_id uuid, amount_minor bigint, currency text, status text, expires_at timestamptz)
        ORDER BY x.position
        RETURNING serial_number, status
      )
      INSERT INTO voucher_events (serial_number, from_status, to_status, detail)
      SELECT serial_number, status, status, '{"seeded": true}'::jsonb FROM seeded`,
-    [organisationId, JSON.stringify(vouchers.map((voucher, position) => ({
-      position, number_hash: voucher.numberHash, group_id: voucher.groupId, amount_minor: voucher.amountMinor.toString(), currency: voucher.currency,
-      status: voucher.status, expires_at: voucher.expiresAt.toISOString(),
-    })))],
+    [organisationId, rows],
   );
 }
