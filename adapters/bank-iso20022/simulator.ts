@@ -61,6 +61,7 @@ import {
 } from './simulator-messages.ts';
 import { isoDate, isValidIsoDate, Iso20022FormatError } from './xml.ts';
 import { startSimulatorServer } from '../simulator-server.ts';
+import { whenDue } from '../simulator-clock.ts';
 
 export const BANK_SIMULATOR_BIC = 'SIMBDEFFXXX';
 
@@ -331,7 +332,7 @@ export async function startBankSimulator(options: BankSimulatorOptions = {}): Pr
       }
       bookDebits(settledNow, info.batchBooking);
     }
-    if (chunkPending.length > 0) later(settleDelayMs, () => settleChunk(chunkPending));
+    if (chunkPending.length > 0) whenDue(acceptedAt.getTime() + settleDelayMs, () => settleChunk(chunkPending), timers);
     return lines;
   }
 

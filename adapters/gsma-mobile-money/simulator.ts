@@ -59,6 +59,7 @@ import { CALLBACK_SIGNATURE_HEADER, signCallback } from './callback-signature.ts
 import { GSMA_SIMULATOR_DEFAULTS } from './defaults.ts';
 import { fromGsmaAmount, GSMA_AMOUNT_PATTERN, GsmaAccountSchema, toGsmaAmount, UUID_PATTERN, type GsmaParty } from './wire.ts';
 import { startSimulatorServer } from '../simulator-server.ts';
+import { whenDue } from '../simulator-clock.ts';
 
 export const GsmaBehaviourSchema = z.object({
   mode: z.enum(['normal', 'down', 'timeout', 'slow']),
@@ -464,7 +465,7 @@ export async function startGsmaSimulator(options: GsmaSimulatorOptions = {}): Pr
     }
     request.payerChecked = true;
     request.expiresAt = Date.now() + approvalExpiryMs;
-    later(approvalExpiryMs, () => advanceMerchantPayment(request));
+    whenDue(request.expiresAt, () => advanceMerchantPayment(request), timers);
     if (options.autoApproveAfterMs !== undefined && request.approval === 'waiting') later(options.autoApproveAfterMs, () => answerPayer(request, 'approved'));
     advanceMerchantPayment(request);
   }

@@ -312,6 +312,16 @@ function sendProblem(res: Response, status: number, code: string, title: string,
     .send(JSON.stringify({ type: 'about:blank', title, status, code, ...(detail ? { detail } : {}), ...extra }));
 }
 
+/** The account a path names and the body or query that comes with it; undefined once a 400 names every bad field. */
+function accountRequestOf<T>(res: Response, params: unknown, schema: z.ZodType<T>, input: unknown, title: string): { account: z.infer<typeof AccountParamsSchema>; data: T } | undefined {
+  const account = AccountParamsSchema.safeParse(params);
+  const data = schema.safeParse(input);
+  if (account.success && data.success) return { account: account.data, data: data.data };
+  const errors = [...(account.success ? [] : fieldErrors(account.error)), ...(data.success ? [] : fieldErrors(data.error))];
+  sendProblem(res, 400, 'validation_failed', title, undefined, { errors });
+  return undefined;
+}
+
 function fieldErrors(error: z.ZodError): { field: string; reason: string }[] {
   return error.issues.map((issue) => ({ field: issue.path.join('.') || '(body)', reason: issue.message }));
 }
@@ -622,14 +632,9 @@ export async function startSandboxSimulator(options: SandboxSimulatorOptions = {
   });
 
   app.put('/_sim/accounts/:type/:value', (req, res) => {
-    const params = AccountParamsSchema.safeParse(req.params);
-    const body = BalanceRequestSchema.safeParse(req.body);
-    if (!params.success || !body.success) {
-      const errors = [...(params.success ? [] : fieldErrors(params.error)), ...(body.success ? [] : fieldErrors(body.error))];
-      sendProblem(res, 400, 'validation_failed', 'Invalid balance', undefined, { errors });
-      return;
-    }
-    balances.set(balanceKeyOf(params.data, body.data.currency), BigInt(body.data.balance_minor));
+    const parsed = accountRequestOf(res, req.params, BalanceRequestSchema, req.body, 'Invalid balance');
+    if (!parsed) return;
+    balances.set(balanceKeyOf(parsed.account, parsed.data.currency), BigInt(parsed.data.balance_minor));
     res.status(204).end();
   });
 
@@ -746,15 +751,10 @@ export async function startSandboxSimulator(options: SandboxSimulatorOptions = {
   });
 
   app.get('/v1/accounts/:type/:value/balance', (req, res) => {
-    const params = AccountParamsSchema.safeParse(req.params);
-    const query = BalanceQuerySchema.safeParse(req.query);
-    if (!params.success || !query.success) {
-      const errors = [...(params.success ? [] : fieldErrors(params.error)), ...(query.success ? [] : fieldErrors(query.error))];
-      sendProblem(res, 400, 'validation_failed', 'The request is not valid', undefined, { errors });
-      return;
-    }
-    const { type, value } = params.data;
-    const { currency } = query.data;
+    const parsed = accountRequestOf(res, req.params, BalanceQuerySchema, req.query, 'The request is not valid');
+    if (!parsed) return;
+    const { type, value } = parsed.account;
+    const { currency } = parsed.data;
     settleDue();
     reply(res, 'read', () => {
       const balance = balances.get(balanceKeyOf({ type, value }, currency));
