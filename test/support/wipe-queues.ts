@@ -13,13 +13,15 @@ export async function wipeQueues(kassa: TestKassa, backend: QueueBackendName): P
   const tables = rows.map((row) => row.table_name).filter((name) => !/migration/i.test(name));
   assert.ok(tables.includes('job'), `BullMQ's job table in schema ${schema} (found ${tables.join(', ')})`);
   assert.ok(rows.some((row) => /migration/i.test(row.table_name)), 'the migration ledger is kept');
-  // Busy workers hold row locks across these tables, so the TRUNCATE may lose a deadlock: then it tries again.
+  // Busy workers hold row locks across these tables, so the TRUNCATE may lose a deadlock: then it tries again, a
+  // little later each time, until the workers' locks let it through.
   for (let attempt = 1; ; attempt++) {
     try {
       await db.raw(`TRUNCATE ${tables.map((name) => `"${schema}"."${name}"`).join(', ')}`);
       return;
     } catch (error) {
-      if ((error as { code?: string }).code !== '40P01' || attempt === 5) throw error;
+      if ((error as { code?: string }).code !== '40P01' || attempt === 20) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
     }
   }
 }
