@@ -3,6 +3,9 @@ export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
 export const FINAL_STATUSES: readonly OrderStatus[] = ['completed', 'failed', 'cancelled', 'returned'];
 
+/** Final statuses in which the payee did not get the money, or gave it back. */
+export const UNPAID_STATUSES: readonly OrderStatus[] = ['failed', 'cancelled', 'returned'];
+
 /** The one state machine every order follows; a status change not listed here cannot be written. */
 const TRANSITIONS: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
   received: ['queued', 'submitted', 'cancelled'],

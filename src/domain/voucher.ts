@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import type { OrderStatus } from './order-status.ts';
+import { UNPAID_STATUSES, type OrderStatus } from './order-status.ts';
 
 export const VOUCHER_STATUSES = ['pre_activated', 'activated', 'suspended', 'redeemed', 'cancelled', 'expired'] as const;
 export type VoucherStatus = (typeof VOUCHER_STATUSES)[number];
@@ -88,7 +88,7 @@ const INSUFFICIENT_FUNDS = 'AM04';
  */
 export function payoutRefusalOf(payoutStatus: OrderStatus, failureCode: string | null): VoucherRefusal | undefined {
   if (payoutStatus === 'unknown') return 'network_timeout';
-  if (payoutStatus !== 'failed' && payoutStatus !== 'cancelled' && payoutStatus !== 'returned') return undefined;
+  if (!UNPAID_STATUSES.includes(payoutStatus)) return undefined;
   return failureCode === INSUFFICIENT_FUNDS ? 'insufficient_funds' : 'cannot_credit_merchant';
 }
 

@@ -2,13 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { NoRailRoute } from '../../adapters/registry.ts';
 import type { Caller, RequestOrigin } from '../domain/caller.ts';
 import { conflict, notFound, ProblemError } from '../domain/errors.ts';
+import { UNPAID_STATUSES } from '../domain/order-status.ts';
 import { grants } from '../domain/scopes.ts';
 import { lockVoucherPayout, repayVoucher } from '../db/repositories/voucher-payouts.ts';
 import type { ServiceContext } from './context.ts';
 import { redeemedForBill } from './pay-bill-with-voucher.ts';
-
-/** Payout statuses after which the merchant is still owed the voucher's value. */
-const UNPAID = new Set(['failed', 'cancelled', 'returned']);
 
 export interface VoucherRepayment {
   readonly serialNumber: bigint;
@@ -28,7 +26,7 @@ export async function payVoucherAgain(context: Pick<ServiceContext, 'db' | 'rail
     const voucher = await lockVoucherPayout(trx, caller.organisationId, serialNumber);
     if (!voucher) throw notFound(`voucher ${serialNumber}`);
     if (voucher.status !== 'redeemed' || !voucher.payout || !voucher.merchant) throw conflict('voucher_not_redeemed', `voucher ${serialNumber} is ${voucher.status.replace('_', '-')}; only a redeemed voucher's payout is paid again`);
-    if (!UNPAID.has(voucher.payout.status)) {
+    if (!UNPAID_STATUSES.includes(voucher.payout.status)) {
       throw conflict('payout_not_unpaid', `voucher ${serialNumber}'s payout ${voucher.payout.orderId} is ${voucher.payout.status}; only a failed, cancelled or returned payout is paid again`);
     }
     if (redeemedForBill(voucher.redemptionRequestId)) {

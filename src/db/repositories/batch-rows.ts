@@ -1,6 +1,6 @@
 import type { BatchRowStatus, RowReasonCode } from '../../domain/batch.ts';
 import type { Party } from '../../domain/order.ts';
-import { FINAL_STATUSES, type OrderStatus } from '../../domain/order-status.ts';
+import { FINAL_STATUSES, UNPAID_STATUSES, type OrderStatus } from '../../domain/order-status.ts';
 import type { Database } from '../knex.ts';
 
 /** A row as the intake stores it: checked on its own, not yet resolved against the account mapper. */
@@ -289,7 +289,7 @@ export async function listBatchRows(db: Database, batchId: string, filter: { out
     case 'completed': query.where('o.status', 'completed'); break;
     case 'in_progress': query.where((q) => q.whereIn('r.status', ['pending', 'valid']).orWhereNotIn('o.status', [...FINAL_STATUSES])); break;
     // A payment the beneficiary's bank returned was not, in the end, paid.
-    case 'unpaid': query.where((q) => q.whereIn('r.status', ['invalid', 'cancelled']).orWhereIn('o.status', ['failed', 'cancelled', 'returned'])); break;
+    case 'unpaid': query.where((q) => q.whereIn('r.status', ['invalid', 'cancelled']).orWhereIn('o.status', [...UNPAID_STATUSES])); break;
     case undefined: break;
   }
   const rows = (await query) as {

@@ -1,6 +1,6 @@
 import type { Money } from '../../domain/money.ts';
 import type { NextAction, Order, OrderEvent } from '../../domain/order.ts';
-import { FINAL_STATUSES, statusesLeadingTo, type OrderStatus } from '../../domain/order-status.ts';
+import { FINAL_STATUSES, statusesLeadingTo, UNPAID_STATUSES, type OrderStatus } from '../../domain/order-status.ts';
 import { SEVERITY_OF } from '../../domain/reconciliation.ts';
 import type { Database } from '../knex.ts';
 import { auditColumns, type AuditEntry } from './audit-log.ts';
@@ -197,7 +197,7 @@ export async function transitionOrders(db: Database, to: OrderStatus, changes: r
         rail_fee_minor: change.railFee?.minor.toString() ?? null,
         rail_fee_currency: change.railFee?.currency ?? null,
       }))),
-      to, dispatched: options.countDispatch ? 1 : 0, from: statusesLeadingTo(to), final: [...FINAL_STATUSES], unpaid: ['failed', 'cancelled', 'returned'], payoutSeverity: SEVERITY_OF.voucher_payout_failed,
+      to, dispatched: options.countDispatch ? 1 : 0, from: statusesLeadingTo(to), final: [...FINAL_STATUSES], unpaid: [...UNPAID_STATUSES], payoutSeverity: SEVERITY_OF.voucher_payout_failed,
       ...ledger.bindings,
     },
   )) as { rows: (OrderRow & { previous_status: OrderStatus; delivery_id: string | null })[] };
