@@ -21,8 +21,8 @@ const ZERO: OutcomeTotals = { count: 0, amountMinor: 0n };
 
 /**
  * Where every row of the batch stands, counts and amounts. Once payments exist, this is the monitor's last
- * measurement (at most a few seconds old while the batch runs, exact once it is final): aggregating a
- * million orders on every status request would cost more than paying them.
+ * measurement (at most a few seconds old while the batch runs, exact once it is final), so that what a status
+ * request shows agrees with the budget the monitor settled on the same figures.
  */
 export async function batchProgress(db: Database, batch: Batch): Promise<BatchProgress> {
   const stored = storedProgress(batch);
@@ -47,7 +47,7 @@ export function progressSnapshot(progress: BatchProgress): Record<string, unknow
   return Object.fromEntries(entries) as Record<string, unknown>;
 }
 
-/** Counted from the orders themselves: what the monitor settles the budget on. */
+/** Counted from the batch's tallies, which move in the same statement as its orders: what the monitor settles the budget on. */
 export async function measureProgress(db: Database, batch: Batch): Promise<BatchProgress> {
   const orders = await tallyBatchOrders(db, batch.id);
   const cancelledRows = batch.cancelRequestedAt ? await tallyCancelledRows(db, batch.id) : ZERO;

@@ -126,6 +126,12 @@ describe('a 20,000-payment batch over a bank and a mobile-money operator, with f
 
     const { rows: orders } = (await kassa.runtime.context.db.raw(`SELECT rail, rail_key, status, amount_minor FROM orders WHERE batch_id = ?`, [batchId])) as { rows: { rail: string; rail_key: string; status: string; amount_minor: string }[] };
     assert.equal(orders.length, PAYMENTS - unknown);
+    const counted = new Map<string, number>();
+    for (const order of orders) counted.set(order.status, (counted.get(order.status) ?? 0) + 1);
+    const { rows: tallies } = (await kassa.runtime.context.db.raw(
+      `SELECT status, sum(orders)::int AS orders FROM batch_order_tallies WHERE batch_id = ? GROUP BY status HAVING sum(orders) <> 0`, [batchId],
+    )) as { rows: { status: string; orders: number }[] };
+    assert.deepEqual(new Map(tallies.map((tally) => [tally.status, tally.orders])), counted, 'the batch\'s running tallies agree with its orders');
     const executions = orders.map((order) => (order.rail === 'bank-iso20022' ? bank.executions(order.rail_key) : operator.executions(order.rail_key)));
     assert.deepEqual(new Set(executions), new Set([1]), 'every payment executed exactly once at its rail');
 

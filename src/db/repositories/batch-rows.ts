@@ -197,14 +197,17 @@ async function writeOrders(db: Database, batchId: string, orders: readonly RowOr
               jsonb_strip_nulls(jsonb_build_object('batch_id', b.id, 'program_id', b.program_id, 'instruction_id', r.instruction_id, 'row', r.row_number, 'note', r.note)),
               r.rail, replace(r.order_id::text, '-', ''), b.id, b.program_id
        FROM r CROSS JOIN b
-       RETURNING id
+       RETURNING id, amount_minor
      ), e AS (
        INSERT INTO order_events (order_id, from_status, to_status, detail)
        SELECT id, NULL, 'received', jsonb_build_object('batch_id', ?::uuid) FROM o
+     ), t AS (
+       INSERT INTO batch_order_tallies (batch_id, status, orders, amount_minor)
+       SELECT ?::uuid, 'received', count(*), sum(amount_minor) FROM o HAVING count(*) > 0
      )
      SELECT count(*) AS ordered FROM o`,
     [JSON.stringify(orders.map((order) => ({ row_number: order.rowNumber, order_id: order.orderId, rail: order.rail, payer: order.payer, reference: order.reference }))),
-      batchId, batchId, batchId],
+      batchId, batchId, batchId, batchId],
   )) as { rows: { ordered: string }[] };
   return Number(rows[0]!.ordered);
 }
@@ -313,10 +316,13 @@ export interface OutcomeTotals {
   readonly amountMinor: bigint;
 }
 
-/** Counts and amounts of the batch's orders per status, read from the batch's index alone where it can be. */
+/**
+ * Counts and amounts of the batch's orders per status: the sum of the deltas every order's creation and status
+ * change wrote, a few thousand rows for a million payments, so measuring a running batch costs next to nothing.
+ */
 export async function tallyBatchOrders(db: Database, batchId: string): Promise<Map<OrderStatus, OutcomeTotals>> {
   const { rows } = (await db.raw(
-    `SELECT status, count(*) AS count, COALESCE(sum(amount_minor), 0) AS amount FROM orders WHERE batch_id = ? GROUP BY status`,
+    `SELECT status, sum(orders) AS count, sum(amount_minor) AS amount FROM batch_order_tallies WHERE batch_id = ? GROUP BY status HAVING sum(orders) <> 0`,
     [batchId],
   )) as { rows: { status: OrderStatus; count: string; amount: string }[] };
   return new Map(rows.map((row) => [row.status, { count: Number(row.count), amountMinor: BigInt(row.amount) }]));

@@ -128,7 +128,7 @@ export interface ChangedOrder {
 /**
  * The only way an order's status changes: a guarded UPDATE (the row must still be in a status from which
  * the move is legal) plus an append-only event naming the ledger journal of the money the move moved, the
- * journals themselves, for final statuses the webhook delivery to make, and for a voucher's payout that ends unpaid
+ * journals themselves, the counts of the batch the order belongs to, for final statuses the webhook delivery to make, and for a voucher's payout that ends unpaid
  * the exception saying the merchant is owed, all in one statement. Orders that another worker moved first are
  * simply not returned.
  */
@@ -173,6 +173,12 @@ export async function transitionOrders(db: Database, to: OrderStatus, changes: r
        INSERT INTO voucher_events (serial_number, from_status, to_status, detail)
        SELECT serial_number, 'redeemed', 'redeemed', jsonb_build_object('payout_order_id', id, 'payout_status', status, 'failure_code', failure_code)
        FROM unpaid_payouts
+     ), batch_tallies AS (
+       INSERT INTO batch_order_tallies (batch_id, status, orders, amount_minor)
+       SELECT c.batch_id, moved.status, sum(moved.orders), sum(moved.amount_minor)
+       FROM changed c CROSS JOIN LATERAL (VALUES (c.status, 1, c.amount_minor), (c.previous_status, -1, -c.amount_minor)) AS moved(status, orders, amount_minor)
+       WHERE c.batch_id IS NOT NULL
+       GROUP BY c.batch_id, moved.status
      ), events AS (
        INSERT INTO order_events (order_id, from_status, to_status, detail, journal_id)
        SELECT order_id, from_status, to_status, COALESCE(event_detail, '{}'), journal_id FROM order_journals
@@ -204,13 +210,18 @@ export async function transitionOrders(db: Database, to: OrderStatus, changes: r
   return rows.rows.map((row) => ({ order: orderFromRow(row), fromStatus: row.previous_status, webhookDeliveryId: row.delivery_id }));
 }
 
-/** Orders not final that are overdue: nothing has happened to them since they were due a check. */
+/**
+ * Orders not final that are overdue: nothing has happened to them since they were due a check. The index holds
+ * unfinished orders by creation time (an order cannot be overdue before it exists); when each was last touched
+ * is read from the row, since a column that every status change moves would keep those changes out of HOT.
+ */
 export async function findOverdueOrders(db: Database, cutoff: Date, limit: number): Promise<Pick<Order, 'id' | 'status' | 'rail'>[]> {
   return db('orders')
     .select('id', 'status', 'rail')
-    .whereNotIn('status', [...FINAL_STATUSES])
+    .whereRaw('NOT finished')
+    .where('created_at', '<', cutoff)
     .whereRaw('COALESCE(next_check_at, updated_at) < ?', [cutoff])
-    .orderByRaw('COALESCE(next_check_at, updated_at)')
+    .orderBy('created_at')
     .limit(limit);
 }
 
