@@ -1,5 +1,5 @@
 /**
- * `npm run bench:bulk [-- --payments 1000000 --backend postgres|redis]`
+ * `npm run bench:bulk [-- --payments 1000000 --backend postgres|redis --profile DIR]`
  *
  * A social agency's pay day, end to end, against a `kassa start` whose rails are the ISO 20022 bank simulator
  * and the GSMA mobile-money simulator (in this process): registers the beneficiaries through the GovStack account
@@ -30,12 +30,19 @@ const FINAL_BATCH = new Set(['completed', 'rejected', 'cancelled']);
 const PROGRESS_EVERY_MS = 10_000;
 const TIMEOUT_MS = 60 * 60_000;
 
-function readSettings(): { payments: number; backend: Backend } {
-  const { values } = parseArgs({ options: { payments: { type: 'string', default: '100000' }, backend: { type: 'string', default: 'postgres' } } });
+interface Settings {
+  readonly payments: number;
+  readonly backend: Backend;
+  /** Where Kassa's processes write V8 CPU profiles (--cpu-prof), when asked. */
+  readonly profileDir: string | undefined;
+}
+
+function readSettings(): Settings {
+  const { values } = parseArgs({ options: { payments: { type: 'string', default: '100000' }, backend: { type: 'string', default: 'postgres' }, profile: { type: 'string' } } });
   const payments = Number(values.payments);
   if (!Number.isInteger(payments) || payments <= 0) throw new Error(`--payments: expected a positive integer, got "${values.payments}"`);
   if (values.backend !== 'postgres' && values.backend !== 'redis') throw new Error(`--backend: expected postgres or redis, got "${values.backend}"`);
-  return { payments, backend: values.backend };
+  return { payments, backend: values.backend, profileDir: values.profile };
 }
 
 /** Even beneficiaries are paid into a bank account (modality 00), odd ones into a mobile wallet (01). */
@@ -66,14 +73,14 @@ interface BatchSummary {
   readonly payments: Record<string, { count: number; amount: string }>;
 }
 
-async function run(settings: { payments: number; backend: Backend }): Promise<Measurement> {
+async function run(settings: Settings): Promise<Measurement> {
   if (settings.backend === 'redis' && !redisServerInstalled()) throw new Error(REDIS_INSTALL_HINT);
   const simulators = await startRailSimulators();
   const redis = settings.backend === 'redis' ? await startRedisServer() : undefined;
   const workDir = mkdtempSync(path.join(tmpdir(), 'kassa-bulk-'));
   try {
     console.log(`\nbulk: ${settings.payments} payments, queues on ${settings.backend}: starting Kassa…`);
-    const kassa = await startKassa({ redisUrl: redis?.url, env: { ...railEnv(simulators), LOG_LEVEL: 'warn', DISPATCH_CHUNK_SIZE: '1000' } });
+    const kassa = await startKassa({ redisUrl: redis?.url, profileDir: settings.profileDir, env: { ...railEnv(simulators), LOG_LEVEL: 'warn', DISPATCH_CHUNK_SIZE: '1000' } });
     try {
       return await measure(kassa, simulators, settings, workDir);
     } finally {
@@ -86,7 +93,7 @@ async function run(settings: { payments: number; backend: Backend }): Promise<Me
   }
 }
 
-async function measure(kassa: KassaProcess, simulators: RailSimulators, settings: { payments: number; backend: Backend }, workDir: string): Promise<Measurement> {
+async function measure(kassa: KassaProcess, simulators: RailSimulators, settings: Settings, workDir: string): Promise<Measurement> {
   const api = { url: kassa.url, apiKey: kassa.apiKey };
   const budget = (BigInt(settings.payments) * 1000n * 2n).toString();
   await createProgram(api, { code: PROGRAM, currency: MOBILE_CURRENCY, budget: `${budget}.00` });
