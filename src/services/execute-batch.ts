@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { NoRailRoute } from '../../adapters/registry.ts';
 import { ROW_REASONS } from '../domain/batch.ts';
-import { lockValidRows, orderRows, recordVerdicts, unsentOrdersOfRows, type RowOrder, type RowVerdict } from '../db/repositories/batch-rows.ts';
+import { newOrderId } from '../domain/order.ts';
+import { lockRowsToPay, orderRows, recordVerdicts, unsentOrders, type RowOrder, type RowVerdict, type UnsentOrder } from '../db/repositories/batch-rows.ts';
 import { adjustValidation, loadBatch, updateBatch, type Batch } from '../db/repositories/batches.ts';
 import { findProgram } from '../db/repositories/programs.ts';
 import type { BatchChunkJob } from '../queue/payloads.ts';
@@ -42,25 +43,30 @@ export async function orderBatchChunk(context: ServiceContext, chunk: BatchChunk
   const program = await findProgram(context.db, batch.organisationId, batch.programId);
   if (!program) throw new Error(`batch ${batch.id} names program ${batch.programId}, which does not exist`);
 
-  await context.db.transaction(async (trx) => {
-    const rows = await lockValidRows(trx, batch.id, chunk.fromRow, chunk.toRow);
+  const toSend = await context.db.transaction(async (trx) => {
+    const rows = await lockRowsToPay(trx, batch.id, chunk.fromRow, chunk.toRow);
     const orders: RowOrder[] = [];
     const unroutable: RowVerdict[] = [];
-    for (const row of rows) {
+    for (const row of rows.valid) {
       const payer = row.payer ?? program.fundingAccount;
       try {
         const rail = context.rails.route({ kind: 'benefit', payer, payee: row.payee, currency: row.currency }).id;
-        orders.push({ rowNumber: row.rowNumber, orderId: randomUUID(), rail, payer, reference: row.note || row.instructionId });
+        orders.push({ rowNumber: row.rowNumber, orderId: newOrderId(), rail, payer, reference: row.note || row.instructionId });
       } catch (error) {
         if (!(error instanceof NoRailRoute)) throw error;
         unroutable.push({ rowNumber: row.rowNumber, status: 'invalid', reasonCode: 'no_route', reason: error.message });
       }
     }
-    await invalidateValidRows(trx, batch, unroutable, rows);
+    await invalidateValidRows(trx, batch, unroutable, rows.valid);
     const ordered = await orderRows(trx, batch.id, orders, ROW_REASONS.already_paid);
     if (ordered.turnedAway > 0) await adjustValidation(trx, batch.id, ordered.turnedAway, ordered.turnedAwayMinor);
+    const written = new Set(ordered.orderIds);
+    const institutionOf = new Map(rows.valid.map((row) => [row.rowNumber, row.payee.institution ?? null]));
+    const fresh = orders.filter((order) => written.has(order.orderId)).map((order) => ({ id: order.orderId, rail: order.rail, institution: institutionOf.get(order.rowNumber) ?? null }));
+    return { fresh, orderedEarlier: rows.orderedEarlier };
   });
-  await sendUnsent(context, batch, chunk);
+  // What this run wrote is unsent by construction; what an earlier run wrote is looked up, since that run may have sent some of it.
+  await sendUnsent(context, [...toSend.fresh, ...(await unsentOrders(context.db, toSend.orderedEarlier))]);
 }
 
 /** Rows whose route disappeared since validation (the routing table changed) are not paid; the batch's counts follow. */
@@ -72,10 +78,13 @@ async function invalidateValidRows(trx: ServiceContext['db'], batch: Batch, verd
   await adjustValidation(trx, batch.id, verdicts.length, amount);
 }
 
-async function sendUnsent(context: ServiceContext, batch: Batch, chunk: BatchChunkJob): Promise<void> {
-  const unsent = await unsentOrdersOfRows(context.db, batch.id, chunk.fromRow, chunk.toRow);
-  const byRail = new Map<string, typeof unsent>();
-  for (const order of unsent) byRail.set(order.rail, [...(byRail.get(order.rail) ?? []), order]);
+async function sendUnsent(context: ServiceContext, unsent: readonly UnsentOrder[]): Promise<void> {
+  const byRail = new Map<string, UnsentOrder[]>();
+  for (const order of unsent) {
+    const ofRail = byRail.get(order.rail) ?? [];
+    ofRail.push(order);
+    byRail.set(order.rail, ofRail);
+  }
   await Promise.all([...byRail].map(async ([rail, orders]) => {
     // Payments to one institution travel together: one pain.001 or one mobile-money batch per institution.
     const sorted = orders.toSorted((a, b) => (a.institution ?? '').localeCompare(b.institution ?? ''));

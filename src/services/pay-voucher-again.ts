@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { NoRailRoute } from '../../adapters/registry.ts';
 import type { Caller, RequestOrigin } from '../domain/caller.ts';
 import { conflict, notFound, ProblemError } from '../domain/errors.ts';
@@ -7,6 +6,7 @@ import { grants } from '../domain/scopes.ts';
 import { lockVoucherPayout, repayVoucher } from '../db/repositories/voucher-payouts.ts';
 import type { ServiceContext } from './context.ts';
 import { redeemedForBill } from './pay-bill-with-voucher.ts';
+import { newOrderId } from '../domain/order.ts';
 
 export interface VoucherRepayment {
   readonly serialNumber: bigint;
@@ -39,7 +39,7 @@ export async function payVoucherAgain(context: Pick<ServiceContext, 'db' | 'rail
       if (!(error instanceof NoRailRoute)) throw error;
       throw new ProblemError(422, 'no_rail', 'No rail for this payment', `no rail pays ${voucher.currency} to merchant ${voucher.merchant.code}'s account: ${error.message}`);
     }
-    const orderId = randomUUID();
+    const orderId = newOrderId();
     await repayVoucher(trx, {
       serialNumber, organisationId: caller.organisationId, programId: voucher.programId, previousOrderId: voucher.payout.orderId,
       order: {

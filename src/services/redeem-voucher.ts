@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { NoRailRoute } from '../../adapters/registry.ts';
 import { voucherNumberKey } from '../config/index.ts';
 import type { Caller, RequestOrigin } from '../domain/caller.ts';
@@ -11,6 +10,7 @@ import type { Database } from '../db/knex.ts';
 import { findMerchantByCode, findMerchantByNameAndAccount, findMerchantOfBiller, findMerchantOfClient, type Merchant } from '../db/repositories/merchants.ts';
 import { findPayoutState, findVoucherByNumber, redeemVouchers, type RedeemableVoucher, type RedeemedVoucher, type VoucherRedemption, type VoucherScope } from '../db/repositories/vouchers.ts';
 import type { ServiceContext } from './context.ts';
+import { newOrderId } from '../domain/order.ts';
 
 /**
  * How a redemption names the merchant to pay: GovStack v3 by its code (agentID), the legacy API by name and account,
@@ -185,7 +185,7 @@ function redemptionOf(
     merchantId: merchant.id,
     requestId: request.requestId,
     payout: {
-      orderId: randomUUID(), rail, payer: voucher.fundingAccount, payee: merchant.account,
+      orderId: newOrderId(), rail, payer: voucher.fundingAccount, payee: merchant.account,
       reference: `voucher ${voucher.serialNumber} redeemed by ${merchant.code}`,
       metadata: { voucher_serial_number: voucher.serialNumber.toString(), voucher_group: voucher.groupCode, program_id: voucher.programId, merchant_code: merchant.code },
     },

@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { NoRailRoute } from '../../adapters/registry.ts';
 import { ProblemError, ValidationError } from '../domain/errors.ts';
 import type { Money } from '../domain/money.ts';
 import type { Order, OrderKind, Party } from '../domain/order.ts';
-import { scopeToWrite } from '../domain/order.ts';
+import { newOrderId, scopeToWrite } from '../domain/order.ts';
 import { grants } from '../domain/scopes.ts';
 import type { Caller, RequestOrigin } from '../domain/caller.ts';
 import { findIdempotentResponse } from '../db/repositories/idempotency-keys.ts';
@@ -30,7 +29,7 @@ export interface SubmittedOrder {
 /** The order as it is first stored, routed to its rail, and how the API presents it then. */
 export function prepareOrder(context: Pick<ServiceContext, 'rails'>, organisationId: string, request: OrderRequest): { order: Order; body: PresentedOrder } {
   const rail = chooseRail(context, request);
-  const id = randomUUID();
+  const id = newOrderId();
   const now = new Date();
   const order: Order = {
     id,

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { lockRowsToPay, orderRows } from '../../src/db/repositories/batch-rows.ts';
+import { loadBatch } from '../../src/db/repositories/batches.ts';
+import { newOrderId } from '../../src/domain/order.ts';
 import { BATCH_CHUNK_QUEUE } from '../../src/queue/names.ts';
+import { executeBatch, orderBatchChunk } from '../../src/services/execute-batch.ts';
+import { validateBatch } from '../../src/services/validate-batch.ts';
 import { childWorkersPerTest } from '../support/child-worker.ts';
 import { apiClient } from '../support/http.ts';
 import { QUEUE_BACKENDS, eventually, startTestKassa, type TestKassa } from '../support/kassa.ts';
@@ -9,6 +14,7 @@ import { wipeQueues } from '../support/wipe-queues.ts';
 type Api = ReturnType<typeof apiClient>;
 
 const PAYMENTS = 1200;
+const FUNDING = { type: 'bank_account' as const, value: '0011223344' };
 const BATCH_ENV = { BATCH_CHUNK_ROWS: '100', BATCH_MONITOR_MS: '200', DISPATCH_CHUNK_SIZE: '50' };
 
 function batchCsv(): { body: string; total: string } {
@@ -19,7 +25,7 @@ function batchCsv(): { body: string; total: string } {
 async function submitBatch(kassa: TestKassa): Promise<{ api: Api; admin: Api; batchId: string }> {
   const admin = apiClient(kassa.url, await kassa.issueKey('relief-agency', ['admin']));
   const api = apiClient(kassa.url, await kassa.issueKey('relief-agency', ['benefits:write', 'orders:read']));
-  const program = await admin.post('/v1/programs', { code: 'RELIEF', name: 'Flood relief', currency: 'KES', funding_account: { type: 'bank_account', value: '0011223344' }, budget: '100000.00', approval_threshold: '100000.00', default: true }, randomUUID());
+  const program = await admin.post('/v1/programs', { code: 'RELIEF', name: 'Flood relief', currency: 'KES', funding_account: FUNDING, budget: '100000.00', approval_threshold: '100000.00', default: true }, randomUUID());
   assert.equal(program.status, 201, JSON.stringify(program.body));
   const file = batchCsv();
   const submitted = await api.call('POST', `/v1/batches?control_count=${PAYMENTS}&control_total=KES:${file.total}`, { rawBody: file.body, idempotencyKey: randomUUID(), headers: { 'content-type': 'text/csv' } });
@@ -94,3 +100,38 @@ for (const backend of QUEUE_BACKENDS) {
     });
   });
 }
+
+describe('a chunk of a batch run again', function () {
+  this.timeout(60_000);
+  let kassa: TestKassa | undefined;
+  after(async () => {
+    await kassa?.stop();
+  });
+
+  it('when an earlier run wrote the chunk\'s orders and ended before sending them, then the next run sends each of them once and writes none again', async () => {
+    kassa = await startTestKassa({ backend: 'postgres', workers: false, env: BATCH_ENV });
+    const context = kassa.runtime.context;
+    const { batchId } = await submitBatch(kassa);
+    await validateBatch(context, batchId);
+    await executeBatch(context, batchId);
+    assert.equal((await loadBatch(context.db, batchId))!.status, 'processing');
+
+    const chunk = { batchId, fromRow: 1, toRow: 100 };
+    const written = await context.db.transaction(async (trx) => {
+      const rows = await lockRowsToPay(trx, batchId, chunk.fromRow, chunk.toRow);
+      const orders = rows.valid.map((row) => ({ rowNumber: row.rowNumber, orderId: newOrderId(), rail: 'sandbox', payer: FUNDING, reference: row.instructionId }));
+      return (await orderRows(trx, batchId, orders, 'already paid')).orderIds;
+    });
+    assert.equal(written.length, 100);
+
+    const ordersOfBatch = async () => (await context.db('orders').where('batch_id', batchId).select('id', 'status', 'rail_key')) as { id: string; status: string; rail_key: string }[];
+    await orderBatchChunk(context, chunk);
+    const afterRerun = await ordersOfBatch();
+    assert.deepEqual(afterRerun.map((order) => order.id).sort(), [...written].sort(), 'the rerun wrote no order of its own');
+    assert.deepEqual(afterRerun.filter((order) => ['received', 'queued'].includes(order.status)), [], 'every order the earlier run wrote was sent');
+
+    await orderBatchChunk(context, chunk);
+    const executions = kassa.simulator.executionCounts();
+    assert.deepEqual((await ordersOfBatch()).map((order) => executions.get(order.rail_key) ?? 0).filter((times) => times !== 1), [], 'payments executed other than once');
+  });
+});

@@ -122,18 +122,31 @@ export interface ValidRow {
   readonly note: string | null;
 }
 
-/** Valid rows of a range, locked so a cancel and an execution cannot both take them. */
-export async function lockValidRows(db: Database, batchId: string, fromRow: number, toRow: number): Promise<ValidRow[]> {
+export interface RowsToPay {
+  readonly valid: readonly ValidRow[];
+  /** Orders an earlier run of the range made of its rows: a run cut short may have left some of them unsent. */
+  readonly orderedEarlier: readonly string[];
+}
+
+/** The rows of a range still to turn into orders, and the orders already made of the others, locked so a cancel and an execution cannot both take them. */
+export async function lockRowsToPay(db: Database, batchId: string, fromRow: number, toRow: number): Promise<RowsToPay> {
   const rows = (await db('batch_rows')
-    .select('row_number', 'instruction_id', 'payee', 'payer', 'amount_minor', 'currency', 'note')
-    .where({ batch_id: batchId, status: 'valid' })
+    .select('row_number', 'instruction_id', 'payee', 'payer', 'amount_minor', 'currency', 'note', 'status', 'order_id')
+    .where({ batch_id: batchId })
+    .whereIn('status', ['valid', 'ordered'])
     .whereBetween('row_number', [fromRow, toRow])
     .orderBy('row_number')
-    .forUpdate()) as { row_number: number; instruction_id: string; payee: Party; payer: Party | null; amount_minor: string; currency: string; note: string | null }[];
-  return rows.map((row) => ({
-    rowNumber: row.row_number, instructionId: row.instruction_id, payee: row.payee, payer: row.payer,
-    amountMinor: BigInt(row.amount_minor), currency: row.currency, note: row.note,
-  }));
+    .forUpdate()) as {
+    row_number: number; instruction_id: string; payee: Party; payer: Party | null; amount_minor: string; currency: string; note: string | null;
+    status: 'valid' | 'ordered'; order_id: string | null;
+  }[];
+  return {
+    valid: rows.filter((row) => row.status === 'valid').map((row) => ({
+      rowNumber: row.row_number, instructionId: row.instruction_id, payee: row.payee, payer: row.payer,
+      amountMinor: BigInt(row.amount_minor), currency: row.currency, note: row.note,
+    })),
+    orderedEarlier: rows.flatMap((row) => (row.status === 'ordered' && row.order_id ? [row.order_id] : [])),
+  };
 }
 
 export interface RowOrder {
@@ -145,7 +158,8 @@ export interface RowOrder {
 }
 
 export interface OrderedRows {
-  readonly ordered: number;
+  /** The orders written, one per row still valid whose instruction the program had not paid. */
+  readonly orderIds: readonly string[];
   /** Rows whose instruction another batch of the program claimed meanwhile: not paid, and their amount. */
   readonly turnedAway: number;
   readonly turnedAwayMinor: bigint;
@@ -160,7 +174,7 @@ export interface OrderedRows {
  * leaves the planner guessing one row on each side, and the nested loop it then picks costs a second per chunk.
  */
 export async function orderRows(db: Database, batchId: string, orders: readonly RowOrder[], alreadyPaidReason: string): Promise<OrderedRows> {
-  if (orders.length === 0) return { ordered: 0, turnedAway: 0, turnedAwayMinor: 0n };
+  if (orders.length === 0) return { orderIds: [], turnedAway: 0, turnedAwayMinor: 0n };
   const { rows: claims } = (await db.raw(
     `WITH v AS (
        SELECT * FROM jsonb_to_recordset(?::jsonb) AS x(row_number int, order_id uuid)
@@ -175,13 +189,13 @@ export async function orderRows(db: Database, batchId: string, orders: readonly 
     [JSON.stringify(orders.map((order) => ({ row_number: order.rowNumber, order_id: order.orderId }))), batchId, batchId],
   )) as { rows: { order_id: string }[] };
   const claimed = new Set(claims.map((claim) => claim.order_id));
-  const ordered = await writeOrders(db, batchId, orders.filter((order) => claimed.has(order.orderId)));
+  const orderIds = await writeOrders(db, batchId, orders.filter((order) => claimed.has(order.orderId)));
   const turnedAway = await turnAway(db, batchId, orders.filter((order) => !claimed.has(order.orderId)), alreadyPaidReason);
-  return { ordered, ...turnedAway };
+  return { orderIds, ...turnedAway };
 }
 
-async function writeOrders(db: Database, batchId: string, orders: readonly RowOrder[]): Promise<number> {
-  if (orders.length === 0) return 0;
+async function writeOrders(db: Database, batchId: string, orders: readonly RowOrder[]): Promise<string[]> {
+  if (orders.length === 0) return [];
   const { rows } = (await db.raw(
     `WITH v AS (
        SELECT * FROM jsonb_to_recordset(?::jsonb) AS x(row_number int, order_id uuid, rail text, payer jsonb, reference text)
@@ -205,11 +219,11 @@ async function writeOrders(db: Database, batchId: string, orders: readonly RowOr
        INSERT INTO batch_order_tallies (batch_id, status, orders, amount_minor)
        SELECT ?::uuid, 'received', count(*), sum(amount_minor) FROM o HAVING count(*) > 0
      )
-     SELECT count(*) AS ordered FROM o`,
+     SELECT id FROM o`,
     [JSON.stringify(orders.map((order) => ({ row_number: order.rowNumber, order_id: order.orderId, rail: order.rail, payer: order.payer, reference: order.reference }))),
       batchId, batchId, batchId, batchId],
-  )) as { rows: { ordered: string }[] };
-  return Number(rows[0]!.ordered);
+  )) as { rows: { id: string }[] };
+  return rows.map((row) => row.id);
 }
 
 async function turnAway(db: Database, batchId: string, orders: readonly RowOrder[], reason: string): Promise<{ turnedAway: number; turnedAwayMinor: bigint }> {
@@ -224,15 +238,20 @@ async function turnAway(db: Database, batchId: string, orders: readonly RowOrder
   return { turnedAway: rows.length, turnedAwayMinor: rows.reduce((sum, row) => sum + BigInt(row.amount_minor), 0n) };
 }
 
-/** Orders of a row range that no rail has been asked about yet, by rail: what a retried chunk must still send. */
-export async function unsentOrdersOfRows(db: Database, batchId: string, fromRow: number, toRow: number): Promise<{ id: string; rail: string; institution: string | null }[]> {
-  return (await db('batch_rows as r')
-    .join('orders as o', 'o.id', 'r.order_id')
-    .select('o.id', 'o.rail', db.raw(`o.payee->>'institution' AS institution`))
-    .where('r.batch_id', batchId)
-    .whereBetween('r.row_number', [fromRow, toRow])
-    .whereIn('o.status', ['received', 'queued'])
-    .orderBy('r.row_number')) as { id: string; rail: string; institution: string | null }[];
+export interface UnsentOrder {
+  readonly id: string;
+  readonly rail: string;
+  /** The payee's institution: payments to one institution travel together. */
+  readonly institution: string | null;
+}
+
+/** Those of the given orders that no rail has been asked about yet. */
+export async function unsentOrders(db: Database, orderIds: readonly string[]): Promise<UnsentOrder[]> {
+  if (orderIds.length === 0) return [];
+  return (await db('orders')
+    .select('id', 'rail', db.raw(`payee->>'institution' AS institution`))
+    .whereRaw('id = ANY(?::uuid[])', [[...orderIds]])
+    .whereIn('status', ['received', 'queued'])) as UnsentOrder[];
 }
 
 /** Rows not yet turned into orders are dropped from the batch; answers their total. */
