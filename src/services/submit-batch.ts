@@ -99,6 +99,8 @@ async function storeRows(rows: AsyncIterable<BatchRowInput>, program: Program, e
   let invalid = 0;
   const totals = new Map<string, bigint>();
   let chunk: NewBatchRow[] = [];
+  // One chunk is written while the next is read: parsing and the database's insert take turns no more.
+  let writing: Promise<void> = Promise.resolve();
   for await (const row of rows) {
     count += 1;
     hash.update(JSON.stringify(row));
@@ -115,10 +117,14 @@ async function storeRows(rows: AsyncIterable<BatchRowInput>, program: Program, e
       status: checked.ok ? 'pending' : 'invalid', reasonCode: checked.ok ? null : checked.reasonCode, reason: checked.ok ? null : checked.reason,
     });
     if (chunk.length >= ROWS_PER_INSERT) {
-      await flush(chunk);
+      await writing;
+      writing = flush(chunk);
+      // Awaited before the next chunk or at the end, which is where its error surfaces; until then it is not unhandled.
+      writing.catch(() => undefined);
       chunk = [];
     }
   }
+  await writing;
   await flush(chunk);
   if (count === 0) throw new ValidationError([{ field: 'payments', reason: 'the batch has no payment instructions' }]);
   return { count, invalid, totals };

@@ -26,14 +26,18 @@ export async function validateBatch(context: ServiceContext, batchId: string): P
   if (!program) throw new Error(`batch ${batchId} names program ${batch.programId}, which does not exist`);
 
   await analyzeBatchRows(context.db);
-  for (let after = 0; ;) {
+  const readPage = async (after: number) => {
     const page = await pendingRows(context.db, batchId, after, PAGE);
-    if (page.length === 0) break;
     const identities = page.flatMap((row) => (row.payee === null && row.payeeIdentity !== null ? [row.payeeIdentity] : []));
-    const beneficiaries = await findBeneficiaries(context.db, batch.organisationId, batch.registeringInstitution, identities);
-    await recordVerdicts(context.db, batchId, page.map((row) => verdictOf(context, program, row, beneficiaries)));
-    after = page.at(-1)!.rowNumber;
+    return { page, beneficiaries: await findBeneficiaries(context.db, batch.organisationId, batch.registeringInstitution, identities) };
+  };
+  for (let current = await readPage(0); current.page.length > 0;) {
+    // The next page is read while this one's verdicts are written: the pages' rows are disjoint.
+    const next = readPage(current.page.at(-1)!.rowNumber);
+    next.catch(() => undefined);
+    await recordVerdicts(context.db, batchId, current.page.map((row) => verdictOf(context, program, row, current.beneficiaries)));
     await touchBatch(context.db, batchId);
+    current = await next;
   }
   await rejectDuplicateInstructions(context.db, batchId, ROW_REASONS.duplicate_in_batch);
   await rejectAlreadyPaidInstructions(context.db, batchId, program.id, ROW_REASONS.already_paid);
