@@ -128,7 +128,10 @@ export interface RowsToPay {
   readonly orderedEarlier: readonly string[];
 }
 
-/** The rows of a range still to turn into orders, and the orders already made of the others, locked so a cancel and an execution cannot both take them. */
+/**
+ * The rows of a range still to turn into orders, and the orders already made of the others, locked so that a
+ * cancel and an execution cannot both take them.
+ */
 export async function lockRowsToPay(db: Database, batchId: string, fromRow: number, toRow: number): Promise<RowsToPay> {
   const rows = (await db('batch_rows')
     .select('row_number', 'instruction_id', 'payee', 'payer', 'amount_minor', 'currency', 'note', 'status', 'order_id')

@@ -128,9 +128,9 @@ export interface ChangedOrder {
 /**
  * The only way an order's status changes: a guarded UPDATE (the row must still be in a status from which
  * the move is legal) plus an append-only event naming the ledger journal of the money the move moved, the
- * journals themselves, the counts of the batch the order belongs to, for final statuses the webhook delivery to make, and for a voucher's payout that ends unpaid
- * the exception saying the merchant is owed, all in one statement. Orders that another worker moved first are
- * simply not returned.
+ * journals themselves, the counts of the order's batch, for final statuses the webhook delivery to make, and for a
+ * voucher's payout that ends unpaid the exception saying the merchant is owed, all in one statement. Orders that
+ * another worker moved first are simply not returned.
  */
 export async function transitionOrders(db: Database, to: OrderStatus, changes: readonly StatusChange[], options: { countDispatch?: boolean } = {}): Promise<ChangedOrder[]> {
   if (changes.length === 0) return [];
