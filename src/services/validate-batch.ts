@@ -32,7 +32,7 @@ export async function validateBatch(context: ServiceContext, batchId: string): P
     return { page, beneficiaries: await findBeneficiaries(context.db, batch.organisationId, batch.registeringInstitution, identities) };
   };
   for (let current = await readPage(0); current.page.length > 0;) {
-    // The next page is read while this one's verdicts are written: the pages' rows are disjoint.
+    // The next page is read while this one's verdicts are written (the pages' rows are disjoint); a failed read surfaces where it is awaited.
     const next = readPage(current.page.at(-1)!.rowNumber);
     next.catch(() => undefined);
     await recordVerdicts(context.db, batchId, current.page.map((row) => verdictOf(context, program, row, current.beneficiaries)));
