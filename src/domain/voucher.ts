@@ -1,4 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import { newOrderId, type Party } from './order.ts';
 import { UNPAID_STATUSES, type OrderStatus } from './order-status.ts';
 
 export const VOUCHER_STATUSES = ['pre_activated', 'activated', 'suspended', 'redeemed', 'cancelled', 'expired'] as const;
@@ -179,4 +180,34 @@ export function parseSerialNumber(value: string | number): bigint | undefined {
   if (!SERIAL_NUMBER.test(text)) return undefined;
   const serial = BigInt(text);
   return serial > 0n ? serial : undefined;
+}
+
+/** A payout order to a voucher's merchant, as both a redemption and paying a failed payout again write it. */
+export interface VoucherPayoutOrder {
+  readonly orderId: string;
+  readonly rail: string;
+  readonly payer: Party;
+  readonly payee: Party;
+  readonly reference: string;
+  readonly metadata: Record<string, unknown>;
+}
+
+/**
+ * What a redeemed voucher owes its merchant: a new order from the program's funding account to the merchant's
+ * registered account. `paysAgain` names the earlier payout that this one replaces because it was not paid.
+ */
+export function voucherPayoutOrder(
+  voucher: { readonly serialNumber: bigint; readonly groupCode: string; readonly programId: string; readonly fundingAccount: Party },
+  merchant: { readonly code: string; readonly account: Party },
+  rail: string,
+  paysAgain?: string,
+): VoucherPayoutOrder {
+  return {
+    orderId: newOrderId(), rail, payer: voucher.fundingAccount, payee: merchant.account,
+    reference: `voucher ${voucher.serialNumber} redeemed by ${merchant.code}${paysAgain ? ', paid again' : ''}`,
+    metadata: {
+      voucher_serial_number: voucher.serialNumber.toString(), voucher_group: voucher.groupCode, program_id: voucher.programId, merchant_code: merchant.code,
+      ...(paysAgain && { pays_again: paysAgain }),
+    },
+  };
 }

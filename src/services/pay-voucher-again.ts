@@ -3,10 +3,10 @@ import type { Caller, RequestOrigin } from '../domain/caller.ts';
 import { conflict, notFound, ProblemError } from '../domain/errors.ts';
 import { UNPAID_STATUSES } from '../domain/order-status.ts';
 import { grants } from '../domain/scopes.ts';
+import { voucherPayoutOrder } from '../domain/voucher.ts';
 import { lockVoucherPayout, repayVoucher } from '../db/repositories/voucher-payouts.ts';
 import type { ServiceContext } from './context.ts';
 import { redeemedForBill } from './pay-bill-with-voucher.ts';
-import { newOrderId } from '../domain/order.ts';
 
 export interface VoucherRepayment {
   readonly serialNumber: bigint;
@@ -39,14 +39,11 @@ export async function payVoucherAgain(context: Pick<ServiceContext, 'db' | 'rail
       if (!(error instanceof NoRailRoute)) throw error;
       throw new ProblemError(422, 'no_rail', 'No rail for this payment', `no rail pays ${voucher.currency} to merchant ${voucher.merchant.code}'s account: ${error.message}`);
     }
-    const orderId = newOrderId();
+    const payout = voucherPayoutOrder(voucher, voucher.merchant, rail, voucher.payout.orderId);
+    const { orderId } = payout;
     await repayVoucher(trx, {
       serialNumber, organisationId: caller.organisationId, programId: voucher.programId, previousOrderId: voucher.payout.orderId,
-      order: {
-        id: orderId, rail, amountMinor: voucher.amountMinor, currency: voucher.currency, payer: voucher.fundingAccount, payee: voucher.merchant.account,
-        reference: `voucher ${serialNumber} redeemed by ${voucher.merchant.code}, paid again`,
-        metadata: { voucher_serial_number: serialNumber.toString(), voucher_group: voucher.groupCode, program_id: voucher.programId, merchant_code: voucher.merchant.code, pays_again: voucher.payout.orderId },
-      },
+      order: { ...payout, amountMinor: voucher.amountMinor, currency: voucher.currency },
       resolution: { reason: `paid again as order ${orderId}`, by: caller.clientName },
       audit: {
         organisationId: caller.organisationId, clientId: caller.clientId, actor: caller.clientName, action: 'voucher.payout.repay', target: serialNumber.toString(),

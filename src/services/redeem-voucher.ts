@@ -4,13 +4,12 @@ import type { Caller, RequestOrigin } from '../domain/caller.ts';
 import { ProblemError } from '../domain/errors.ts';
 import type { Money } from '../domain/money.ts';
 import { grants } from '../domain/scopes.ts';
-import { hashVoucherNumber, isVoucherNumber, merchantMayRedeem, payoutRefusalOf, refusalOf, VoucherRefused } from '../domain/voucher.ts';
+import { hashVoucherNumber, isVoucherNumber, merchantMayRedeem, payoutRefusalOf, refusalOf, voucherPayoutOrder, VoucherRefused } from '../domain/voucher.ts';
 import { GroupCommit } from '../db/group-commit.ts';
 import type { Database } from '../db/knex.ts';
 import { findMerchantByCode, findMerchantByNameAndAccount, findMerchantOfBiller, findMerchantOfClient, type Merchant } from '../db/repositories/merchants.ts';
 import { findPayoutState, findVoucherByNumber, redeemVouchers, type RedeemableVoucher, type RedeemedVoucher, type VoucherRedemption, type VoucherScope } from '../db/repositories/vouchers.ts';
 import type { ServiceContext } from './context.ts';
-import { newOrderId } from '../domain/order.ts';
 
 /**
  * How a redemption names the merchant to pay: GovStack v3 by its code (agentID), the legacy API by name and account,
@@ -184,11 +183,7 @@ function redemptionOf(
     serialNumber: voucher.serialNumber,
     merchantId: merchant.id,
     requestId: request.requestId,
-    payout: {
-      orderId: newOrderId(), rail, payer: voucher.fundingAccount, payee: merchant.account,
-      reference: `voucher ${voucher.serialNumber} redeemed by ${merchant.code}`,
-      metadata: { voucher_serial_number: voucher.serialNumber.toString(), voucher_group: voucher.groupCode, program_id: voucher.programId, merchant_code: merchant.code },
-    },
+    payout: voucherPayoutOrder(voucher, merchant, rail),
     audit: {
       clientId: caller.clientId, actor: caller.clientName, sourceIp: origin.sourceIp, requestId: origin.requestId,
       detail: { ...request.auditDetail, merchant: merchant.code, override: request.override, redemption_request_id: request.requestId },

@@ -1,4 +1,5 @@
 import type { Party } from '../../domain/order.ts';
+import type { VoucherPayoutOrder } from '../../domain/voucher.ts';
 import type { OrderStatus } from '../../domain/order-status.ts';
 import type { Database } from '../knex.ts';
 import { auditColumns, type AuditEntry } from './audit-log.ts';
@@ -52,16 +53,8 @@ export interface Repayment {
   readonly organisationId: string;
   readonly programId: string;
   readonly previousOrderId: string;
-  readonly order: {
-    readonly id: string;
-    readonly rail: string;
-    readonly amountMinor: bigint;
-    readonly currency: string;
-    readonly payer: Party;
-    readonly payee: Party;
-    readonly reference: string;
-    readonly metadata: Record<string, unknown>;
-  };
+  /** The payout order, and what it pays: the voucher's amount. */
+  readonly order: VoucherPayoutOrder & { readonly amountMinor: bigint; readonly currency: string };
   /** Who closes the exception the unpaid payout raised, and why. */
   readonly resolution: { readonly reason: string; readonly by: string };
   readonly audit: AuditEntry;
@@ -101,7 +94,7 @@ export async function repayVoucher(trx: Database, repayment: Repayment): Promise
      INSERT INTO audit_log (organisation_id, client_id, actor, action, target, source_ip, request_id, detail)
      VALUES (:organisationId, :clientId, :actor, :action, :target, :sourceIp, :requestId, :auditDetail::jsonb)`,
     {
-      orderId: repayment.order.id, organisationId: repayment.organisationId, amountMinor: repayment.order.amountMinor.toString(), currency: repayment.order.currency,
+      orderId: repayment.order.orderId, organisationId: repayment.organisationId, amountMinor: repayment.order.amountMinor.toString(), currency: repayment.order.currency,
       payer: JSON.stringify(repayment.order.payer), payee: JSON.stringify(repayment.order.payee), reference: repayment.order.reference,
       metadata: JSON.stringify(repayment.order.metadata), rail: repayment.order.rail, programId: repayment.programId, serialNumber: repayment.serialNumber.toString(),
       previousOrderId: repayment.previousOrderId, resolution: repayment.resolution.reason, resolvedBy: repayment.resolution.by,

@@ -1,6 +1,6 @@
 import type { Party } from '../../domain/order.ts';
 import type { OrderStatus } from '../../domain/order-status.ts';
-import { statusAfter, statusesAllowing, type SerialCommand, type VoucherState, type VoucherStatus } from '../../domain/voucher.ts';
+import { statusAfter, statusesAllowing, type SerialCommand, type VoucherPayoutOrder, type VoucherState, type VoucherStatus } from '../../domain/voucher.ts';
 import type { Database } from '../knex.ts';
 
 /**
@@ -261,14 +261,7 @@ export interface VoucherRedemption {
   readonly serialNumber: bigint;
   readonly merchantId: string;
   readonly requestId: string | null;
-  readonly payout: {
-    readonly orderId: string;
-    readonly rail: string;
-    readonly payer: Party;
-    readonly payee: Party;
-    readonly reference: string;
-    readonly metadata: Record<string, unknown>;
-  };
+  readonly payout: VoucherPayoutOrder;
   readonly audit: { readonly clientId: string; readonly actor: string; readonly sourceIp: string | null; readonly requestId: string; readonly detail: Record<string, unknown> };
 }
 
