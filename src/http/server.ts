@@ -1,7 +1,7 @@
-import type { Server, ServerResponse } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ServiceContext } from '../services/context.ts';
-import { createApp } from './app.ts';
+import { createApi } from './app.ts';
 
 /** How long requests in progress may take to finish once the API is told to stop. */
 const STOP_GRACE_MS = 10_000;
@@ -14,9 +14,13 @@ export interface ApiServer {
 /** Starts the HTTP API; port 0 picks a free port, which is how the tests run it in-process. */
 export async function start(context: ServiceContext, options: { host: string; port: number; publicUrl?: string }): Promise<ApiServer> {
   let url = options.publicUrl ?? '';
-  const app = createApp(context, () => url);
-  const server: Server = await new Promise((resolve, reject) => {
-    const listening = app.listen(options.port, options.host, (error?: Error) => (error ? reject(error) : resolve(listening)));
+  const server: Server = createServer(createApi(context, () => url));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   server.keepAliveTimeout = 65_000;
   // Once stopping, every answer closes its connection, so busy keep-alive clients do not hold the stop.

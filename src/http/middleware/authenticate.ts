@@ -1,10 +1,12 @@
-import type { RequestHandler, Response } from 'express';
+import type { RequestHandler } from 'express';
+import type { IncomingMessage } from 'node:http';
 import { hashApiKey } from '../../domain/api-key.ts';
 import type { Caller } from '../../domain/caller.ts';
 import { ProblemError } from '../../domain/errors.ts';
 import { grants, type Scope } from '../../domain/scopes.ts';
 import { findActiveClientByKeyHash } from '../../db/repositories/api-clients.ts';
 import type { Database } from '../../db/knex.ts';
+import type { LocalsResponse, NextStep, PlainHandler } from './plain-handler.ts';
 
 const unauthorised = (detail: string) => new ProblemError(401, 'unauthorised', 'Unauthorised', detail);
 
@@ -12,10 +14,10 @@ const unauthorised = (detail: string) => new ProblemError(401, 'unauthorised', '
  * Resolves the bearer key to its credential. Lookups are cached for a few seconds (AUTH_CACHE_TTL_MS) to keep
  * a database round trip off every request; a revoked key therefore stops working within that time.
  */
-export function authenticate(db: Database, cacheTtlMs: number): RequestHandler {
+export function authenticate(db: Database, cacheTtlMs: number): PlainHandler {
   const cache = new Map<string, { caller: Caller | undefined; expiresAt: number }>();
-  return async (req, res, next) => {
-    const header = req.get('authorization');
+  return async (req: IncomingMessage, res: LocalsResponse, next: NextStep) => {
+    const header = req.headers.authorization;
     const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
     if (!match) return next(unauthorised('send Authorization: Bearer <api key>'));
     const hash = hashApiKey(match[1]!);
@@ -36,7 +38,7 @@ export function authenticate(db: Database, cacheTtlMs: number): RequestHandler {
   };
 }
 
-export function callerOf(res: Response): Caller {
+export function callerOf(res: Pick<LocalsResponse, 'locals'>): Caller {
   return res.locals.caller as Caller;
 }
 

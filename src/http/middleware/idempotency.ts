@@ -10,12 +10,16 @@ const KEY = /^[\x21-\x7e]{1,255}$/;
 
 /** Every POST names its Idempotency-Key; the request hash covers the method, the path and the body. */
 export function idempotencyOf(req: Request): Idempotency {
-  const key = req.get('idempotency-key');
-  if (!key || !KEY.test(key)) {
+  return idempotencyFrom(req.headers['idempotency-key'], `${req.method} ${req.baseUrl}${req.path}`, req.body);
+}
+
+/** `route` is the method and path as the hash has always spelt them: `POST /v1/orders/` for a new order. */
+export function idempotencyFrom(header: string | string[] | undefined, route: string, body: unknown): Idempotency {
+  if (typeof header !== 'string' || !KEY.test(header)) {
     throw new ValidationError([{ field: 'header.Idempotency-Key', reason: 'required on every POST: 1–255 visible ASCII characters, unique per request' }]);
   }
-  const requestHash = createHash('sha256').update(`${req.method} ${req.baseUrl}${req.path}\n${JSON.stringify(req.body ?? null)}`).digest('hex');
-  return { key, requestHash };
+  const requestHash = createHash('sha256').update(`${route}\n${JSON.stringify(body ?? null)}`).digest('hex');
+  return { key: header, requestHash };
 }
 
 /** For POSTs whose effect is not written in the same statement as its key: replay, refuse, or run and remember. */

@@ -1,14 +1,17 @@
 import { rateLimit } from 'express-rate-limit';
 import { ProblemError } from '../../domain/errors.ts';
 import { callerOf } from './authenticate.ts';
+import type { PlainHandler } from './plain-handler.ts';
 import { sendProblem } from './problem.ts';
 
 /**
  * Per-credential limit over a one-minute window. The counters live in this process: with several API
  * processes behind a balancer each enforces the limit on its own share.
+ *
+ * The limiter touches only headers and `res.locals`, so the order intake runs it on Node's own request too.
  */
-export function rateLimitPerCredential(perMinute: number) {
-  return rateLimit({
+export function rateLimitPerCredential(perMinute: number): PlainHandler {
+  const limiter = rateLimit({
     windowMs: 60_000,
     limit: perMinute,
     standardHeaders: 'draft-7',
@@ -21,4 +24,5 @@ export function rateLimitPerCredential(perMinute: number) {
       sendProblem(res, new ProblemError(429, 'rate_limited', 'Too many requests', `this credential may make ${perMinute} requests a minute; retry in ${seconds} s`));
     },
   });
+  return limiter as unknown as PlainHandler;
 }

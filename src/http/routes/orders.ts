@@ -1,38 +1,18 @@
 import { Router } from 'express';
 import { notFound } from '../../domain/errors.ts';
-import { parseMoney, type Money } from '../../domain/money.ts';
 import { findOrder, listEvents, listOrders } from '../../db/repositories/orders.ts';
 import { cancelOrder } from '../../services/cancel-order.ts';
 import type { ServiceContext } from '../../services/context.ts';
 import { presentOrder } from '../../services/present-order.ts';
-import { submitOrder } from '../../services/submit-order.ts';
 import { callerOf, requireScope } from '../middleware/authenticate.ts';
-import { idempotencyOf, idempotent } from '../middleware/idempotency.ts';
+import { idempotent } from '../middleware/idempotency.ts';
 import { parseRequest } from '../middleware/validate.ts';
 import { idParamOf, originOf } from '../request-parts.ts';
-import { createOrderSchema, listOrdersQuerySchema } from '../schemas.ts';
+import { listOrdersQuerySchema } from '../schemas.ts';
 import { decodeCursor, encodeCursor } from '../cursor.ts';
 
 export function ordersRouter(context: ServiceContext): Router {
   const router = Router();
-
-  router.post('/', async (req, res) => {
-    const idempotency = idempotencyOf(req);
-    const body = parseRequest(createOrderSchema, req.body, 'body');
-    const parsed = parseMoney(body.amount, body.currency);
-    const amount = (parsed as { money: Money }).money;
-    const result = await submitOrder(context, callerOf(res), originOf(req, res), {
-      kind: body.kind,
-      amount,
-      payer: body.payer,
-      payee: body.payee,
-      reference: body.reference,
-      callbackUrl: body.callback_url ?? null,
-      metadata: body.metadata ?? {},
-    }, idempotency);
-    if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
-    res.status(result.status).json(result.body);
-  });
 
   router.get('/', requireScope('orders:read'), async (req, res) => {
     const query = parseRequest(listOrdersQuerySchema, req.query, 'query');
