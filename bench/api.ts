@@ -1,15 +1,17 @@
 /**
- * `npm run bench:api [-- --duration 30 --connections 50 --backend postgres|redis|both --profile DIR]`
+ * `npm run bench:api [-- --duration 30 --connections 50 --warmup 5 --backend postgres|redis|both --profile DIR]`
  *
  * Starts Kassa as a user would (`kassa start`: API, workers and sandbox rail over an embedded PostgreSQL),
  * loads POST /v1/orders with autocannon, then times how long the pipeline takes to complete every accepted
- * order — once with the queues on BullMQ's PostgreSQL backend, once on a private Redis.
+ * order — once with the queues on BullMQ's PostgreSQL backend, once on a private Redis. A warm-up at the same
+ * load comes first and is reported on its own: the figures are those of a running service, not of one
+ * still compiling its code and opening its database connections.
  */
 import { parseArgs } from 'node:util';
 import { coresUsed, snapshotCpu } from './support/cpu.ts';
 import { waitUntilAllFinal } from './support/drain.ts';
 import { startKassa, type KassaProcess } from './support/kassa-process.ts';
-import { postOrders } from './support/load.ts';
+import { postOrders, type LoadResult } from './support/load.ts';
 import { REDIS_INSTALL_HINT, redisServerInstalled, startRedisServer, type RedisServer } from './support/redis-server.ts';
 import { printReport, problemsWith, type Measurement } from './support/report.ts';
 
@@ -18,6 +20,7 @@ type Backend = 'postgres' | 'redis';
 interface Settings {
   readonly durationS: number;
   readonly connections: number;
+  readonly warmupS: number;
   readonly backends: readonly Backend[];
   /** Where Kassa's process writes a V8 CPU profile (--cpu-prof), when asked. */
   readonly profileDir: string | undefined;
@@ -34,6 +37,7 @@ function readSettings(): Settings {
     options: {
       duration: { type: 'string', default: '30' },
       connections: { type: 'string', default: '50' },
+      warmup: { type: 'string', default: '5' },
       backend: { type: 'string', default: 'both' },
       profile: { type: 'string' },
     },
@@ -41,12 +45,18 @@ function readSettings(): Settings {
   const backends: Record<string, Backend[]> = { postgres: ['postgres'], redis: ['redis'], both: ['postgres', 'redis'] };
   const chosen = backends[values.backend];
   if (!chosen) throw new Error(`--backend: expected postgres, redis or both, got "${values.backend}"`);
-  return { durationS: positiveInteger('--duration', values.duration), connections: positiveInteger('--connections', values.connections), backends: chosen, profileDir: values.profile };
+  return {
+    durationS: wholeNumber('--duration', values.duration, 1),
+    connections: wholeNumber('--connections', values.connections, 1),
+    warmupS: wholeNumber('--warmup', values.warmup, 0),
+    backends: chosen,
+    profileDir: values.profile,
+  };
 }
 
-function positiveInteger(flag: string, text: string): number {
+function wholeNumber(flag: string, text: string, least: number): number {
   const value = Number(text);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${flag}: expected a positive integer, got "${text}"`);
+  if (!Number.isInteger(value) || value < least) throw new Error(`${flag}: expected a whole number of at least ${least}, got "${text}"`);
   return value;
 }
 
@@ -74,9 +84,15 @@ async function measure(title: string, kassa: KassaProcess, redis: RedisServer | 
   if (redis) labels.set(redis.pid, 'redis-server');
   const cpu = () => ({ at: performance.now(), used: snapshotCpu(process.pid, labels) });
 
+  const target = { url: kassa.url, apiKey: kassa.apiKey, connections: settings.connections };
+  let warmup: LoadResult | undefined;
+  if (settings.warmupS > 0) {
+    console.log(`  ${kassa.url}: warm-up, POST /v1/orders for ${settings.warmupS} s at ${settings.connections} connections…`);
+    warmup = await postOrders({ ...target, durationS: settings.warmupS });
+  }
   console.log(`  ${kassa.url}: POST /v1/orders for ${settings.durationS} s at ${settings.connections} connections…`);
   const beforeLoad = cpu();
-  const load = await postOrders({ url: kassa.url, apiKey: kassa.apiKey, durationS: settings.durationS, connections: settings.connections });
+  const load = await postOrders({ ...target, durationS: settings.durationS });
   const afterLoad = cpu();
   console.log(`  ${load.accepted} orders accepted; waiting until every order is final…`);
   const drain = await waitUntilAllFinal(kassa.databaseUrl, kassa.pid, DRAIN_TIMEOUT_MS);
@@ -84,6 +100,7 @@ async function measure(title: string, kassa: KassaProcess, redis: RedisServer | 
   return {
     title,
     connections: settings.connections,
+    warmup,
     load,
     drain,
     coresDuringLoad: coresUsed(beforeLoad.used, afterLoad.used, (afterLoad.at - beforeLoad.at) / 1000),

@@ -7,6 +7,8 @@ import type { LoadResult } from './load.ts';
 export interface Measurement {
   readonly title: string;
   readonly connections: number;
+  /** The load before the measured one, whose orders must complete too but whose figures are not the result. */
+  readonly warmup: LoadResult | undefined;
   readonly load: LoadResult;
   readonly drain: DrainResult;
   readonly coresDuringLoad: ReadonlyMap<string, number>;
@@ -23,14 +25,22 @@ export function problemsWith(measurement: Measurement): string[] {
   if (load.accepted === 0) problems.push('no order was accepted');
   if (!drain.drained) problems.push('orders were still in progress when the drain timed out');
   if ((drain.counts.failed ?? 0) > 0 || (drain.counts.unknown ?? 0) > 0) problems.push('some orders failed or are unknown');
-  if ((drain.counts.completed ?? 0) < load.accepted) problems.push('fewer orders completed than were accepted');
+  if ((drain.counts.completed ?? 0) < load.accepted + (measurement.warmup?.accepted ?? 0)) problems.push('fewer orders completed than were accepted');
+  const rejectedInWarmup = Object.values(measurement.warmup?.rejectedByStatus ?? {}).reduce((sum, count) => sum + count, 0);
+  if (rejectedInWarmup > 0) problems.push(`${rejectedInWarmup} requests of the warm-up were refused`);
   return problems;
 }
 
 export function printReport(measurement: Measurement): void {
   const { load, drain } = measurement;
-  const completed = drain.counts.completed ?? 0;
+  const warmup = measurement.warmup;
   const rows: [string, string][] = [
+    [
+      'warm-up (not in the figures)',
+      warmup
+        ? `${oneDecimal.format(warmup.durationS)} s, ${integer.format(warmup.accepted)} accepted, ${oneDecimal.format(warmup.accepted / warmup.durationS)}/s, p50 / p99 ${warmup.latencyMs.p50} / ${warmup.latencyMs.p99} ms`
+        : 'none',
+    ],
     ['load', `${oneDecimal.format(load.durationS)} s, ${measurement.connections} connections, POST /v1/orders (benefit, sandbox rail)`],
     ['accepted orders (201)', integer.format(load.accepted)],
     ['accepted orders/s', oneDecimal.format(load.accepted / load.durationS)],
@@ -38,7 +48,7 @@ export function printReport(measurement: Measurement): void {
     ['non-2xx responses', formatRejections(load.rejectedByStatus)],
     ['connection errors / timeouts', `${load.connectionErrors} / ${load.timeouts}`],
     ['all completed after load stop', drain.drained ? `${oneDecimal.format(drain.seconds)} s` : `NOT within ${oneDecimal.format(drain.seconds)} s`],
-    ['end to end', `${oneDecimal.format(completed / (load.durationS + drain.seconds))} completed/s over ${oneDecimal.format(load.durationS + drain.seconds)} s (load + drain)`],
+    ['end to end', `${oneDecimal.format(load.accepted / (load.durationS + drain.seconds))} orders/s accepted and completed over ${oneDecimal.format(load.durationS + drain.seconds)} s (load + drain)`],
     ['failed / unknown (must be 0)', `${drain.counts.failed ?? 0} / ${drain.counts.unknown ?? 0}`],
     ['orders by status', formatCounts(drain.counts)],
     ['CPU cores during load', formatCores(measurement.coresDuringLoad)],
