@@ -2,6 +2,7 @@ import type { RequestHandler } from 'express';
 import type { IncomingMessage } from 'node:http';
 import { hashApiKey } from '../../domain/api-key.ts';
 import type { Caller } from '../../domain/caller.ts';
+import { CallerCache } from './caller-cache.ts';
 import { ProblemError } from '../../domain/errors.ts';
 import { grants, type Scope } from '../../domain/scopes.ts';
 import { findActiveClientByKeyHash } from '../../db/repositories/api-clients.ts';
@@ -11,29 +12,21 @@ import type { LocalsResponse, NextStep, PlainHandler } from './plain-handler.ts'
 const unauthorised = (detail: string) => new ProblemError(401, 'unauthorised', 'Unauthorised', detail);
 
 /**
- * Resolves the bearer key to its credential. Lookups are cached for a few seconds (AUTH_CACHE_TTL_MS) to keep
- * a database round trip off every request; a revoked key therefore stops working within that time.
+ * Resolves the bearer key to its credential. Lookups are cached for AUTH_CACHE_TTL_MS to keep a database
+ * round trip off every request; a revoked key therefore stops working within that time.
  */
 export function authenticate(db: Database, cacheTtlMs: number): PlainHandler {
-  const cache = new Map<string, { caller: Caller | undefined; expiresAt: number }>();
+  const callers = new CallerCache(async (keyHash) => {
+    const client = await findActiveClientByKeyHash(db, keyHash);
+    return client && { clientId: client.id, clientName: client.name, organisationId: client.organisationId, scopes: client.scopes };
+  }, cacheTtlMs);
   return async (req: IncomingMessage, res: LocalsResponse, next: NextStep) => {
     const header = req.headers.authorization;
     const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
     if (!match) return next(unauthorised('send Authorization: Bearer <api key>'));
-    const hash = hashApiKey(match[1]!);
-    const now = Date.now();
-    let entry = cache.get(hash);
-    if (!entry || entry.expiresAt <= now) {
-      const client = await findActiveClientByKeyHash(db, hash);
-      const caller = client && { clientId: client.id, clientName: client.name, organisationId: client.organisationId, scopes: client.scopes };
-      entry = { caller, expiresAt: now + cacheTtlMs };
-      if (cacheTtlMs > 0) {
-        if (cache.size > 10_000) cache.clear();
-        cache.set(hash, entry);
-      }
-    }
-    if (!entry.caller) return next(unauthorised('the API key is unknown or revoked'));
-    res.locals.caller = entry.caller;
+    const caller = await callers.get(hashApiKey(match[1]!));
+    if (!caller) return next(unauthorised('the API key is unknown or revoked'));
+    res.locals.caller = caller;
     next();
   };
 }
