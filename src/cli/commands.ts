@@ -1,5 +1,6 @@
 import { basename } from 'node:path';
 import { startSandboxSimulator } from '../../adapters/sandbox/simulator.ts';
+import { startSandboxSimulatorThread } from '../../adapters/sandbox/simulator-thread.ts';
 import { startWorkers } from '../../workers/index.ts';
 import { ConfigError, voucherNumberKey, type Config } from '../config/index.ts';
 import { ensureOrganisation, listClients, revokeClient } from '../db/repositories/api-clients.ts';
@@ -67,7 +68,7 @@ async function issueDemoCredential(runtime: Runtime): Promise<string> {
 
 export async function runStart(config: Config): Promise<void> {
   const logger = createLogger(config.LOG_LEVEL);
-  const simulator = config.SANDBOX_RAIL_URL ? undefined : await startSandboxSimulator({ port: config.SANDBOX_SIMULATOR_PORT });
+  const simulator = config.SANDBOX_RAIL_URL ? undefined : await startSandboxSimulatorThread({ port: config.SANDBOX_SIMULATOR_PORT });
   if (simulator) await recordSandboxSimulator(config.KASSA_DATA_DIR, simulator.url);
   const sandboxUrl = config.SANDBOX_RAIL_URL ?? simulator!.url;
   const runtime = await openRuntime(config, { logger, sandboxUrl });
