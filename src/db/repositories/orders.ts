@@ -6,6 +6,7 @@ import type { Database } from '../knex.ts';
 import { auditColumns, type AuditEntry } from './audit-log.ts';
 import { orderJournalsCtes } from './ledger.ts';
 import { eventFromRow, orderFromRow, type OrderEventRow, type OrderRow } from './order-rows.ts';
+import { preparedAs } from '../prepared.ts';
 
 export interface NewOrder {
   readonly order: Order;
@@ -14,6 +15,37 @@ export interface NewOrder {
   readonly responseBody: unknown;
   readonly audit: AuditEntry;
 }
+
+// The API's one statement per group of new orders: planned once per connection, not on every flush.
+const INSERT_ORDERS = `WITH input AS (
+   SELECT * FROM jsonb_to_recordset(?::jsonb) AS x(
+     id uuid, organisation_id uuid, kind text, amount_minor bigint, currency text, payer jsonb, payee jsonb,
+     reference text, callback_url text, metadata jsonb, rail text, rail_key text, created_at timestamptz,
+     idempotency_key text, request_hash text, response_body jsonb, client_id uuid, actor text, action text,
+     source_ip text, request_id text, audit_detail jsonb)
+ ), keys AS (
+   INSERT INTO idempotency_keys (organisation_id, key, request_hash, response_status, response_body)
+   SELECT organisation_id, idempotency_key, request_hash, 201, response_body FROM input
+   ON CONFLICT DO NOTHING
+   RETURNING organisation_id, key
+ ), accepted AS (
+   SELECT input.* FROM input JOIN keys ON keys.organisation_id = input.organisation_id AND keys.key = input.idempotency_key
+ ), o AS (
+   INSERT INTO orders (id, organisation_id, kind, status, amount_minor, currency, payer, payee, reference,
+                       callback_url, metadata, rail, rail_key, created_at, updated_at)
+   SELECT id, organisation_id, kind, 'received', amount_minor, currency, payer, payee, reference,
+          callback_url, metadata, rail, rail_key, created_at, created_at FROM accepted
+   RETURNING id, rail, created_at
+ ), e AS (
+   INSERT INTO order_events (order_id, from_status, to_status, created_at) SELECT id, NULL, 'received', created_at FROM o
+ ), x AS (
+   INSERT INTO outbox (order_id, rail) SELECT id, rail FROM o
+ ), a AS (
+   INSERT INTO audit_log (at, organisation_id, client_id, actor, action, target, source_ip, request_id, detail)
+   SELECT created_at, organisation_id, client_id, actor, action, id::text, source_ip, request_id, audit_detail FROM accepted
+ )
+ SELECT id FROM accepted`;
+const INSERT_ORDERS_PREPARED = preparedAs(INSERT_ORDERS);
 
 /**
  * Writes each order with its first event, its outbox row, its idempotency record and its audit entry, in one
@@ -32,37 +64,7 @@ export async function insertOrders(db: Database, inputs: readonly NewOrder[]): P
       source_ip: auditRow.source_ip, request_id: auditRow.request_id, audit_detail: audit.detail ?? {},
     };
   });
-  const result = (await db.raw(
-    `WITH input AS (
-       SELECT * FROM jsonb_to_recordset(?::jsonb) AS x(
-         id uuid, organisation_id uuid, kind text, amount_minor bigint, currency text, payer jsonb, payee jsonb,
-         reference text, callback_url text, metadata jsonb, rail text, rail_key text, created_at timestamptz,
-         idempotency_key text, request_hash text, response_body jsonb, client_id uuid, actor text, action text,
-         source_ip text, request_id text, audit_detail jsonb)
-     ), keys AS (
-       INSERT INTO idempotency_keys (organisation_id, key, request_hash, response_status, response_body)
-       SELECT organisation_id, idempotency_key, request_hash, 201, response_body FROM input
-       ON CONFLICT DO NOTHING
-       RETURNING organisation_id, key
-     ), accepted AS (
-       SELECT input.* FROM input JOIN keys ON keys.organisation_id = input.organisation_id AND keys.key = input.idempotency_key
-     ), o AS (
-       INSERT INTO orders (id, organisation_id, kind, status, amount_minor, currency, payer, payee, reference,
-                           callback_url, metadata, rail, rail_key, created_at, updated_at)
-       SELECT id, organisation_id, kind, 'received', amount_minor, currency, payer, payee, reference,
-              callback_url, metadata, rail, rail_key, created_at, created_at FROM accepted
-       RETURNING id, rail, created_at
-     ), e AS (
-       INSERT INTO order_events (order_id, from_status, to_status, created_at) SELECT id, NULL, 'received', created_at FROM o
-     ), x AS (
-       INSERT INTO outbox (order_id, rail) SELECT id, rail FROM o
-     ), a AS (
-       INSERT INTO audit_log (at, organisation_id, client_id, actor, action, target, source_ip, request_id, detail)
-       SELECT created_at, organisation_id, client_id, actor, action, id::text, source_ip, request_id, audit_detail FROM accepted
-     )
-     SELECT id FROM accepted`,
-    [JSON.stringify(rows)],
-  )) as { rows: { id: string }[] };
+  const result = (await db.raw(INSERT_ORDERS, [JSON.stringify(rows)]).options(INSERT_ORDERS_PREPARED)) as { rows: { id: string }[] };
   const written = new Set(result.rows.map((row) => row.id));
   return inputs.map((input) => written.has(input.order.id));
 }
