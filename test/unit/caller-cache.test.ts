@@ -21,6 +21,15 @@ function controlledLookup() {
 
 const settled = () => new Promise((resolve) => setImmediate(resolve));
 
+/** The cache with `key-a` looked up once, as `clientName`. */
+async function cacheHolding(lookup: ReturnType<typeof controlledLookup>, now: () => number, clientName: string): Promise<CallerCache> {
+  const cache = new CallerCache(lookup.lookUp, TTL_MS, now);
+  const first = cache.get('key-a');
+  lookup.answer(callerNamed(clientName));
+  await first;
+  return cache;
+}
+
 describe('CallerCache: API keys to callers for a few seconds', () => {
   let clock: number;
   const now = () => clock;
@@ -40,10 +49,7 @@ describe('CallerCache: API keys to callers for a few seconds', () => {
 
   it('when an entry is in its last fifth, then the old caller is served while one renewal runs, and the renewed one after', async () => {
     const lookup = controlledLookup();
-    const cache = new CallerCache(lookup.lookUp, TTL_MS, now);
-    const first = cache.get('key-a');
-    lookup.answer(callerNamed('before'));
-    await first;
+    const cache = await cacheHolding(lookup, now, 'before');
     clock += TTL_MS * 0.85;
     assert.equal((await cache.get('key-a'))?.clientName, 'before');
     assert.equal((await cache.get('key-a'))?.clientName, 'before');
@@ -57,10 +63,7 @@ describe('CallerCache: API keys to callers for a few seconds', () => {
 
   it('when a key is revoked, then it stops working once its entry has expired', async () => {
     const lookup = controlledLookup();
-    const cache = new CallerCache(lookup.lookUp, TTL_MS, now);
-    const first = cache.get('key-a');
-    lookup.answer(callerNamed('portal'));
-    await first;
+    const cache = await cacheHolding(lookup, now, 'portal');
     clock += TTL_MS;
     const afterRevocation = cache.get('key-a');
     lookup.answer(undefined);
@@ -84,10 +87,7 @@ describe('CallerCache: API keys to callers for a few seconds', () => {
 
   it('when a renewal fails, then the entry serves until it expires and the request after that looks the key up', async () => {
     const lookup = controlledLookup();
-    const cache = new CallerCache(lookup.lookUp, TTL_MS, now);
-    const first = cache.get('key-a');
-    lookup.answer(callerNamed('portal'));
-    await first;
+    const cache = await cacheHolding(lookup, now, 'portal');
     clock += TTL_MS * 0.9;
     assert.equal((await cache.get('key-a'))?.clientName, 'portal');
     lookup.fail();
