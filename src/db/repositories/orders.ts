@@ -18,33 +18,33 @@ export interface NewOrder {
 
 // The API's one statement per group of new orders: planned once per connection, not on every flush.
 const INSERT_ORDERS = `WITH input AS (
-   SELECT * FROM jsonb_to_recordset(?::jsonb) AS x(
-     id uuid, organisation_id uuid, kind text, amount_minor bigint, currency text, payer jsonb, payee jsonb,
-     reference text, callback_url text, metadata jsonb, rail text, rail_key text, created_at timestamptz,
-     idempotency_key text, request_hash text, response_body jsonb, client_id uuid, actor text, action text,
-     source_ip text, request_id text, audit_detail jsonb)
- ), keys AS (
-   INSERT INTO idempotency_keys (organisation_id, key, request_hash, response_status, response_body)
-   SELECT organisation_id, idempotency_key, request_hash, 201, response_body FROM input
-   ON CONFLICT DO NOTHING
-   RETURNING organisation_id, key
- ), accepted AS (
-   SELECT input.* FROM input JOIN keys ON keys.organisation_id = input.organisation_id AND keys.key = input.idempotency_key
- ), o AS (
-   INSERT INTO orders (id, organisation_id, kind, status, amount_minor, currency, payer, payee, reference,
-                       callback_url, metadata, rail, rail_key, created_at, updated_at)
-   SELECT id, organisation_id, kind, 'received', amount_minor, currency, payer, payee, reference,
-          callback_url, metadata, rail, rail_key, created_at, created_at FROM accepted
-   RETURNING id, rail, created_at
- ), e AS (
-   INSERT INTO order_events (order_id, from_status, to_status, created_at) SELECT id, NULL, 'received', created_at FROM o
- ), x AS (
-   INSERT INTO outbox (order_id, rail) SELECT id, rail FROM o
- ), a AS (
-   INSERT INTO audit_log (at, organisation_id, client_id, actor, action, target, source_ip, request_id, detail)
-   SELECT created_at, organisation_id, client_id, actor, action, id::text, source_ip, request_id, audit_detail FROM accepted
- )
- SELECT id FROM accepted`;
+    SELECT * FROM jsonb_to_recordset(?::jsonb) AS x(
+      id uuid, organisation_id uuid, kind text, amount_minor bigint, currency text, payer jsonb, payee jsonb,
+      reference text, callback_url text, metadata jsonb, rail text, rail_key text, created_at timestamptz,
+      idempotency_key text, request_hash text, response_body jsonb, client_id uuid, actor text, action text,
+      source_ip text, request_id text, audit_detail jsonb)
+  ), keys AS (
+    INSERT INTO idempotency_keys (organisation_id, key, request_hash, response_status, response_body)
+    SELECT organisation_id, idempotency_key, request_hash, 201, response_body FROM input
+    ON CONFLICT DO NOTHING
+    RETURNING organisation_id, key
+  ), accepted AS (
+    SELECT input.* FROM input JOIN keys ON keys.organisation_id = input.organisation_id AND keys.key = input.idempotency_key
+  ), o AS (
+    INSERT INTO orders (id, organisation_id, kind, status, amount_minor, currency, payer, payee, reference,
+                        callback_url, metadata, rail, rail_key, created_at, updated_at)
+    SELECT id, organisation_id, kind, 'received', amount_minor, currency, payer, payee, reference,
+           callback_url, metadata, rail, rail_key, created_at, created_at FROM accepted
+    RETURNING id, rail, created_at
+  ), e AS (
+    INSERT INTO order_events (order_id, from_status, to_status, created_at) SELECT id, NULL, 'received', created_at FROM o
+  ), x AS (
+    INSERT INTO outbox (order_id, rail) SELECT id, rail FROM o
+  ), a AS (
+    INSERT INTO audit_log (at, organisation_id, client_id, actor, action, target, source_ip, request_id, detail)
+    SELECT created_at, organisation_id, client_id, actor, action, id::text, source_ip, request_id, audit_detail FROM accepted
+  )
+  SELECT id FROM accepted`;
 const INSERT_ORDERS_PREPARED = preparedAs(INSERT_ORDERS);
 
 /**

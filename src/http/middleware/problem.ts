@@ -5,7 +5,7 @@ import { ProblemError, ValidationError } from '../../domain/errors.ts';
 import type { LocalsResponse } from './plain-handler.ts';
 
 /** Writes the RFC 9457 document for `problem` as the whole answer; `instance` is the path the client asked for. */
-export function writeProblem(res: ServerResponse, problem: ProblemError, instance: string, requestId: unknown): void {
+function writeProblem(res: ServerResponse, problem: ProblemError, instance: string, requestId: unknown): void {
   const document = JSON.stringify({
     type: `https://kassa.dev/problems/${problem.code.replaceAll('_', '-')}`,
     title: problem.title,
