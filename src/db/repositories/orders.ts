@@ -137,7 +137,8 @@ export interface ChangedOrder {
 export async function transitionOrders(db: Database, to: OrderStatus, changes: readonly StatusChange[], options: { countDispatch?: boolean } = {}): Promise<ChangedOrder[]> {
   if (changes.length === 0) return [];
   const ledger = orderJournalsCtes(to);
-  const sql = `WITH v AS (
+  const rows = (await db.raw(
+    `WITH v AS (
        SELECT * FROM jsonb_to_recordset(:changes::jsonb) AS x(
          id uuid, rail_reference text, failure_code text, failure_reason text, next_action jsonb, detail jsonb, rail_fee_minor bigint, rail_fee_currency text)
      ), changed AS (
@@ -191,9 +192,7 @@ export async function transitionOrders(db: Database, to: OrderStatus, changes: r
        ON CONFLICT (order_id, event_type) DO NOTHING
        RETURNING id, order_id
      )
-     SELECT c.*, d.id AS delivery_id FROM changed c LEFT JOIN deliveries d ON d.order_id = c.id`;
-  const rows = (await db.raw(
-    sql,
+     SELECT c.*, d.id AS delivery_id FROM changed c LEFT JOIN deliveries d ON d.order_id = c.id`,
     {
       // In id order, so two statements changing overlapping orders lock them in the same order and never deadlock.
       changes: JSON.stringify(changes.toSorted((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map((change) => ({
@@ -209,7 +208,7 @@ export async function transitionOrders(db: Database, to: OrderStatus, changes: r
       to, dispatched: options.countDispatch ? 1 : 0, from: statusesLeadingTo(to), final: [...FINAL_STATUSES], unpaid: [...UNPAID_STATUSES], payoutSeverity: SEVERITY_OF.voucher_payout_failed,
       ...ledger.bindings,
     },
-  ).options(preparedAs(sql))) as { rows: (OrderRow & { previous_status: OrderStatus; delivery_id: string | null })[] };
+  )) as { rows: (OrderRow & { previous_status: OrderStatus; delivery_id: string | null })[] };
   return rows.rows.map((row) => ({ order: orderFromRow(row), fromStatus: row.previous_status, webhookDeliveryId: row.delivery_id }));
 }
 
