@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import proxyAddr from 'proxy-addr';
-import type { Money } from '../domain/money.ts';
-import { parseMoney } from '../domain/money.ts';
+import { parseMoney, type Money } from '../domain/money.ts';
 import type { ServiceContext } from '../services/context.ts';
 import { submitOrder } from '../services/submit-order.ts';
 import { callerOf } from './middleware/authenticate.ts';

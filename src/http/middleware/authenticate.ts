@@ -2,11 +2,11 @@ import type { RequestHandler } from 'express';
 import type { IncomingMessage } from 'node:http';
 import { hashApiKey } from '../../domain/api-key.ts';
 import type { Caller } from '../../domain/caller.ts';
-import { CallerCache } from './caller-cache.ts';
 import { ProblemError } from '../../domain/errors.ts';
 import { grants, type Scope } from '../../domain/scopes.ts';
 import { findActiveClientByKeyHash } from '../../db/repositories/api-clients.ts';
 import type { Database } from '../../db/knex.ts';
+import { CallerCache } from './caller-cache.ts';
 import type { LocalsResponse, NextStep, PlainHandler } from './plain-handler.ts';
 
 const unauthorised = (detail: string) => new ProblemError(401, 'unauthorised', 'Unauthorised', detail);
