@@ -1,3 +1,4 @@
+import { randomFillSync } from 'node:crypto';
 import { v7 as timeOrderedUuid } from 'uuid';
 import type { Money } from './money.ts';
 import type { OrderStatus } from './order-status.ts';
@@ -61,5 +62,32 @@ export function scopeToWrite(kind: OrderKind): 'fees:write' | 'benefits:write' {
  * checkpoint).
  */
 export function newOrderId(): string {
-  return timeOrderedUuid();
+  const random = randomBytesForId();
+  const now = Date.now();
+  if (now > lastIdMsecs) {
+    lastIdMsecs = now;
+    idSequence = ((random[6]! & 0x7f) << 24) | (random[7]! << 16) | (random[8]! << 8) | random[9]!;
+  } else {
+    idSequence = (idSequence + 1) | 0;
+    if (idSequence === 0) lastIdMsecs += 1;
+  }
+  return timeOrderedUuid({ random, msecs: lastIdMsecs, seq: idSequence });
+}
+
+// Left to itself, uuid asks the operating system for each id's 16 random bytes, a call that costs about 5 µs here,
+// fifteen times the rest of making the id. Ids take them from a pool refilled 256 ids at a time instead, as node's
+// own randomUUID does. Given its bytes, uuid no longer counts ids made in the same millisecond, so the counter
+// is kept here, as uuid keeps it (RFC 9562, method 1): from a random start, up by one per id.
+const ID_POOL = new Uint8Array(16 * 256);
+let idPoolOffset = ID_POOL.length;
+let lastIdMsecs = -Infinity;
+let idSequence = 0;
+
+function randomBytesForId(): Uint8Array {
+  if (idPoolOffset === ID_POOL.length) {
+    randomFillSync(ID_POOL);
+    idPoolOffset = 0;
+  }
+  idPoolOffset += 16;
+  return ID_POOL.subarray(idPoolOffset - 16, idPoolOffset);
 }
