@@ -127,31 +127,10 @@ export interface ChangedOrder {
   readonly webhookDeliveryId: string | null;
 }
 
-/**
- * The only way an order's status changes: a guarded UPDATE (the row must still be in a status from which
- * the move is legal) plus an append-only event naming the ledger journal of the money the move moved, the
- * journals themselves, the counts of the order's batch, for final statuses the webhook delivery to make, and for a
- * voucher's payout that ends unpaid the exception saying the merchant is owed, all in one statement. Orders that
- * another worker moved first are simply not returned.
- */
-export async function transitionOrders(db: Database, to: OrderStatus, changes: readonly StatusChange[], options: { countDispatch?: boolean } = {}): Promise<ChangedOrder[]> {
-  if (changes.length === 0) return [];
-  const ledger = orderJournalsCtes(to);
-  const rows = (await db.raw(
-    `WITH v AS (
-       SELECT * FROM jsonb_to_recordset(:changes::jsonb) AS x(
-         id uuid, rail_reference text, failure_code text, failure_reason text, next_action jsonb, detail jsonb, rail_fee_minor bigint, rail_fee_currency text)
-     ), changed AS (
-       UPDATE orders o SET status = :to, previous_status = o.status, updated_at = now(),
-         rail_reference = COALESCE(v.rail_reference, o.rail_reference),
-         failure_code = COALESCE(v.failure_code, o.failure_code),
-         failure_reason = COALESCE(v.failure_reason, o.failure_reason),
-         next_action = COALESCE(v.next_action, o.next_action),
-         dispatch_attempts = o.dispatch_attempts + :dispatched
-       FROM v
-       WHERE o.id = v.id AND o.status = ANY(:from::text[])
-       RETURNING o.*, v.detail AS event_detail, v.rail_fee_minor, v.rail_fee_currency
-     ), ${ledger.sql}, unspent AS (
+// What a move can set off besides its event and batch counts: a voucher's payout that ends unpaid puts its amount
+// back on the program and owes the merchant; a final status is reported by webhook. A move into any other status
+// leaves these out of its statement, which PostgreSQL then plans and runs for less.
+const UNPAID_PAYOUT_CTES = `unspent AS (
        -- A redeemed voucher's payout that failed, was cancelled or came back was counted spent at redemption: its
        -- amount is blocked again on the program, still owed to the merchant, as the ledger's reversal has it.
        UPDATE programs p SET reserved_minor = p.reserved_minor + t.total, disbursed_minor = p.disbursed_minor - t.total, updated_at = now()
@@ -175,7 +154,8 @@ export async function transitionOrders(db: Database, to: OrderStatus, changes: r
        INSERT INTO voucher_events (serial_number, from_status, to_status, detail)
        SELECT serial_number, 'redeemed', 'redeemed', jsonb_build_object('payout_order_id', id, 'payout_status', status, 'failure_code', failure_code)
        FROM unpaid_payouts
-     ), batch_tallies AS (
+     )`;
+const BOOKKEEPING_CTES = `batch_tallies AS (
        INSERT INTO batch_order_tallies (batch_id, status, orders, amount_minor)
        SELECT c.batch_id, moved.status, sum(moved.orders), sum(moved.amount_minor)
        FROM changed c CROSS JOIN LATERAL (VALUES (c.status, 1, c.amount_minor), (c.previous_status, -1, -c.amount_minor)) AS moved(status, orders, amount_minor)
@@ -184,15 +164,53 @@ export async function transitionOrders(db: Database, to: OrderStatus, changes: r
      ), events AS (
        INSERT INTO order_events (order_id, from_status, to_status, detail, journal_id)
        SELECT order_id, from_status, to_status, COALESCE(event_detail, '{}'), journal_id FROM order_journals
-     ), deliveries AS (
+     )`;
+const DELIVERY_CTE = `deliveries AS (
        INSERT INTO webhook_deliveries (organisation_id, order_id, event_type, url)
        SELECT c.organisation_id, c.id, 'order.' || c.status, COALESCE(c.callback_url, w.url)
        FROM changed c JOIN webhook_endpoints w ON w.organisation_id = c.organisation_id
        WHERE c.status = ANY(:final::text[]) AND c.batch_id IS NULL
        ON CONFLICT (order_id, event_type) DO NOTHING
        RETURNING id, order_id
-     )
-     SELECT c.*, d.id AS delivery_id FROM changed c LEFT JOIN deliveries d ON d.order_id = c.id`,
+     )`;
+
+function effectsOfMoveInto(to: OrderStatus): { ctes: string; deliveryId: string; deliveryJoin: string } {
+  const reported = FINAL_STATUSES.includes(to);
+  const ctes = [...(UNPAID_STATUSES.includes(to) ? [UNPAID_PAYOUT_CTES] : []), BOOKKEEPING_CTES, ...(reported ? [DELIVERY_CTE] : [])];
+  return {
+    ctes: ctes.join(', '),
+    deliveryId: reported ? 'd.id' : 'NULL::uuid',
+    deliveryJoin: reported ? 'LEFT JOIN deliveries d ON d.order_id = c.id' : '',
+  };
+}
+
+/**
+ * The only way an order's status changes: a guarded UPDATE (the row must still be in a status from which
+ * the move is legal) plus an append-only event naming the ledger journal of the money the move moved, the
+ * journals themselves, the counts of the order's batch, for final statuses the webhook delivery to make, and for a
+ * voucher's payout that ends unpaid the exception saying the merchant is owed, all in one statement. Orders that
+ * another worker moved first are simply not returned.
+ */
+export async function transitionOrders(db: Database, to: OrderStatus, changes: readonly StatusChange[], options: { countDispatch?: boolean } = {}): Promise<ChangedOrder[]> {
+  if (changes.length === 0) return [];
+  const ledger = orderJournalsCtes(to);
+  const effects = effectsOfMoveInto(to);
+  const rows = (await db.raw(
+    `WITH v AS (
+       SELECT * FROM jsonb_to_recordset(:changes::jsonb) AS x(
+         id uuid, rail_reference text, failure_code text, failure_reason text, next_action jsonb, detail jsonb, rail_fee_minor bigint, rail_fee_currency text)
+     ), changed AS (
+       UPDATE orders o SET status = :to, previous_status = o.status, updated_at = now(),
+         rail_reference = COALESCE(v.rail_reference, o.rail_reference),
+         failure_code = COALESCE(v.failure_code, o.failure_code),
+         failure_reason = COALESCE(v.failure_reason, o.failure_reason),
+         next_action = COALESCE(v.next_action, o.next_action),
+         dispatch_attempts = o.dispatch_attempts + :dispatched
+       FROM v
+       WHERE o.id = v.id AND o.status = ANY(:from::text[])
+       RETURNING o.*, v.detail AS event_detail, v.rail_fee_minor, v.rail_fee_currency
+     ), ${ledger.sql}, ${effects.ctes}
+     SELECT c.*, ${effects.deliveryId} AS delivery_id FROM changed c ${effects.deliveryJoin}`,
     {
       // In id order, so two statements changing overlapping orders lock them in the same order and never deadlock.
       changes: JSON.stringify(changes.toSorted((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map((change) => ({
