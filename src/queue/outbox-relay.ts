@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Database } from '../db/knex.ts';
-import { transitionOrders } from '../db/repositories/orders.ts';
+import { moveOrders } from '../db/repositories/orders.ts';
 import type { QueueProducers } from './producers.ts';
 
 const BATCH = 5000;
@@ -25,7 +25,7 @@ export class OutboxRelay {
     return this.db.transaction(async (trx) => {
       const rows = (await trx('outbox').select('id', 'order_id', 'rail').orderBy('id').limit(BATCH).forUpdate().skipLocked()) as { id: string; order_id: string; rail: string }[];
       if (rows.length === 0) return 0;
-      await transitionOrders(trx, 'queued', rows.map((row) => ({ id: row.order_id })));
+      await moveOrders(trx, 'queued', rows.map((row) => ({ id: row.order_id })));
       const byRail = new Map<string, typeof rows>();
       for (const row of rows) byRail.set(row.rail, [...(byRail.get(row.rail) ?? []), row]);
       for (const [rail, railRows] of byRail) {

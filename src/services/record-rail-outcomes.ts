@@ -1,7 +1,7 @@
 import { isRailError, type RailError, type RailOutcome, type RailStatus } from '../../adapters/contract.ts';
 import { backoffDelay } from '../domain/backoff.ts';
 import type { Order } from '../domain/order.ts';
-import { transitionOrders, type ChangedOrder, type StatusChange } from '../db/repositories/orders.ts';
+import { moveOrders, type StatusChange, type StatusMove } from '../db/repositories/orders.ts';
 import type { ServiceContext } from './context.ts';
 
 export interface FollowUp {
@@ -49,20 +49,20 @@ export async function recordRailOutcomes(
   }
 
   const changed = [
-    ...(await transitionOrders(context.db, 'completed', completed)),
-    ...(await transitionOrders(context.db, 'failed', failed)),
-    ...(await transitionOrders(context.db, 'unknown', becameUnknown)),
-    ...(await transitionOrders(context.db, 'requires_action', awaitingPayer)),
+    ...(await moveOrders(context.db, 'completed', completed)),
+    ...(await moveOrders(context.db, 'failed', failed)),
+    ...(await moveOrders(context.db, 'unknown', becameUnknown)),
+    ...(await moveOrders(context.db, 'requires_action', awaitingPayer)),
   ];
   countTransitions(context, changed);
   await context.queues.deliverWebhooks(webhooksOf(changed));
   return followUps;
 }
 
-export function webhooksOf(changed: readonly ChangedOrder[]): { deliveryId: string }[] {
+export function webhooksOf(changed: readonly StatusMove[]): { deliveryId: string }[] {
   return changed.flatMap((change) => (change.webhookDeliveryId ? [{ deliveryId: change.webhookDeliveryId }] : []));
 }
 
-export function countTransitions(context: Pick<ServiceContext, 'metrics'>, changed: readonly ChangedOrder[]): void {
-  for (const change of changed) context.metrics.transitions.inc({ to: change.order.status });
+export function countTransitions(context: Pick<ServiceContext, 'metrics'>, changed: readonly StatusMove[]): void {
+  for (const change of changed) context.metrics.transitions.inc({ to: change.toStatus });
 }

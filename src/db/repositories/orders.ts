@@ -120,11 +120,17 @@ export interface StatusChange {
   readonly detail?: Record<string, unknown>;
 }
 
-export interface ChangedOrder {
-  readonly order: Order;
+/** A status change made: which order moved from what to what. */
+export interface StatusMove {
+  readonly orderId: string;
   readonly fromStatus: OrderStatus;
+  readonly toStatus: OrderStatus;
   /** Set when the change is final and the organisation has a webhook endpoint. */
   readonly webhookDeliveryId: string | null;
+}
+
+export interface ChangedOrder extends StatusMove {
+  readonly order: Order;
 }
 
 // What a move can set off besides its event and batch counts: a voucher's payout that ends unpaid puts its amount
@@ -192,6 +198,31 @@ function effectsOfMoveInto(to: OrderStatus): { ctes: string; deliveryId: string;
  * another worker moved first are simply not returned.
  */
 export async function transitionOrders(db: Database, to: OrderStatus, changes: readonly StatusChange[], options: { countDispatch?: boolean } = {}): Promise<ChangedOrder[]> {
+  const rows = await changeStatuses<OrderRow & MoveRow>(db, to, changes, options, 'c.*');
+  return rows.map((row) => ({ ...moveOf(row), order: orderFromRow(row) }));
+}
+
+/**
+ * The same change as transitionOrders, answering only what moved where, for callers that need no order back:
+ * PostgreSQL then writes out, and Node parses, four columns per order instead of every one, which was a quarter
+ * of the time a chunk's move into `queued` took (measured, 400 orders).
+ */
+export async function moveOrders(db: Database, to: OrderStatus, changes: readonly StatusChange[], options: { countDispatch?: boolean } = {}): Promise<StatusMove[]> {
+  return (await changeStatuses<MoveRow>(db, to, changes, options, 'c.id, c.status, c.previous_status')).map(moveOf);
+}
+
+interface MoveRow {
+  readonly id: string;
+  readonly status: OrderStatus;
+  readonly previous_status: OrderStatus;
+  readonly delivery_id: string | null;
+}
+
+function moveOf(row: MoveRow): StatusMove {
+  return { orderId: row.id, fromStatus: row.previous_status, toStatus: row.status, webhookDeliveryId: row.delivery_id };
+}
+
+async function changeStatuses<Row extends MoveRow>(db: Database, to: OrderStatus, changes: readonly StatusChange[], options: { countDispatch?: boolean }, columns: string): Promise<Row[]> {
   if (changes.length === 0) return [];
   const ledger = orderJournalsCtes(to);
   const effects = effectsOfMoveInto(to);
@@ -210,7 +241,7 @@ export async function transitionOrders(db: Database, to: OrderStatus, changes: r
        WHERE o.id = v.id AND o.status = ANY(:from::text[])
        RETURNING o.*, v.detail AS event_detail, v.rail_fee_minor, v.rail_fee_currency
      ), ${ledger.sql}, ${effects.ctes}
-     SELECT c.*, ${effects.deliveryId} AS delivery_id FROM changed c ${effects.deliveryJoin}`,
+     SELECT ${columns}, ${effects.deliveryId} AS delivery_id FROM changed c ${effects.deliveryJoin}`,
     {
       // In id order, so two statements changing overlapping orders lock them in the same order and never deadlock.
       changes: JSON.stringify(changes.toSorted((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map((change) => ({
@@ -226,8 +257,8 @@ export async function transitionOrders(db: Database, to: OrderStatus, changes: r
       to, dispatched: options.countDispatch ? 1 : 0, from: statusesLeadingTo(to), final: [...FINAL_STATUSES], unpaid: [...UNPAID_STATUSES], payoutSeverity: SEVERITY_OF.voucher_payout_failed,
       ...ledger.bindings,
     },
-  )) as { rows: (OrderRow & { previous_status: OrderStatus; delivery_id: string | null })[] };
-  return rows.rows.map((row) => ({ order: orderFromRow(row), fromStatus: row.previous_status, webhookDeliveryId: row.delivery_id }));
+  )) as { rows: Row[] };
+  return rows.rows;
 }
 
 /**
