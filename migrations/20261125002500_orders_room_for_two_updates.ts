@@ -7,8 +7,9 @@ import type { Knex } from 'knex';
  * page with a new entry in each of the table's five indexes. Half of each page free leaves room for every row's
  * next version, and PostgreSQL clears the versions left behind as it goes, so the changes before the final one
  * all stay on the page and out of the indexes: a chunk's three status changes cost about 15 % less, measured. The
- * final change still moves the row (it takes the order out of the unfinished index). The price is disk: the
- * table takes about 1.6 times the pages it did, a trade that the changes, not the reads, decide for this table.
+ * final change still moves the row (it takes the order out of the unfinished index). Pages start half empty, but
+ * the versions that used to move filled new pages and index entries of their own: after a 100,000-payment batch
+ * the whole database took 304 MiB, against 343 MiB before (bench:bulk).
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.raw('ALTER TABLE orders SET (fillfactor = 50)');
