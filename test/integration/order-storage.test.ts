@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createDatabase, type Database } from '../../src/db/knex.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
-import { findOverdueOrders, scheduleChecks, transitionOrders } from '../../src/db/repositories/orders.ts';
+import { findOverdueOrders, moveOrders, scheduleChecks, transitionOrders } from '../../src/db/repositories/orders.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { seedOrders } from '../support/seed-orders.ts';
 
@@ -48,6 +48,29 @@ describe('how orders are stored', () => {
     });
     assert.deepEqual(hotUpdates, { all: 1, hot: 1 });
     assert.equal(await finished(), true);
+  });
+
+  it('when orders are moved without asking for them back, then each answer names the move and its webhook delivery, an event records each move and only the final one is reported by webhook', async () => {
+    const reporting = ((await db('organisations').insert({ name: 'storage-reporting-agency' }).returning('id')) as { id: string }[])[0]!.id;
+    await db('webhook_endpoints').insert({ organisation_id: reporting, url: 'https://agency.example/hooks', secret: 'whsec_test' });
+    const [queued, submitted] = await seedOrders(db, [
+      { organisationId: reporting, railKey: 'MOVE000000001', status: 'received' },
+      { organisationId: reporting, railKey: 'MOVE000000002', status: 'submitted' },
+    ]);
+
+    const intoQueued = await moveOrders(db, 'queued', [{ id: queued!.id }, { id: submitted!.id }]);
+    assert.deepEqual(intoQueued, [{ orderId: queued!.id, fromStatus: 'received', toStatus: 'queued', webhookDeliveryId: null }]);
+    const intoCompleted = await moveOrders(db, 'completed', [{ id: submitted!.id, railReference: 'R-MOVE-2', detail: { rail_reference: 'R-MOVE-2' } }]);
+    const deliveries = (await db('webhook_deliveries').where({ order_id: submitted!.id }).select('id', 'event_type')) as { id: string; event_type: string }[];
+    assert.deepEqual(deliveries.map((delivery) => delivery.event_type), ['order.completed']);
+    assert.deepEqual(intoCompleted, [{ orderId: submitted!.id, fromStatus: 'submitted', toStatus: 'completed', webhookDeliveryId: deliveries[0]!.id }]);
+
+    const events = (await db('order_events').whereIn('order_id', [queued!.id, submitted!.id]).orderBy('id').select('order_id', 'from_status', 'to_status', 'detail')) as Record<string, unknown>[];
+    assert.deepEqual(events, [
+      { order_id: queued!.id, from_status: 'received', to_status: 'queued', detail: {} },
+      { order_id: submitted!.id, from_status: 'submitted', to_status: 'completed', detail: { rail_reference: 'R-MOVE-2' } },
+    ]);
+    assert.equal(((await db('webhook_deliveries').where({ order_id: queued!.id }).count({ count: '*' })) as { count: string }[])[0]!.count, '0');
   });
 
   it('when the sweeper looks for overdue orders, then it finds the unfinished ones untouched since the cutoff, and not those due later, recently changed or final', async () => {
