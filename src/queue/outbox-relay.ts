@@ -41,14 +41,8 @@ export class OutboxRelay {
         if (railRows) railRows.push(row);
         else rowsByRail.set(row.rail, [row]);
       }
-      const byRail = new Map<string, OutboxRow[][]>();
-      for (const [rail, railRows] of rowsByRail) {
-        const chunks = [];
-        for (let start = 0; start < railRows.length; start += this.options.chunkSize) chunks.push(railRows.slice(start, start + this.options.chunkSize));
-        if (chunks.length > 1 && chunks.at(-1)!.length < this.options.chunkSize) chunks.pop();
-        byRail.set(rail, chunks);
-      }
-      const relayed = [...byRail.values()].flat(2);
+      const byRail = [...rowsByRail].map(([rail, railRows]) => [rail, chunksToSend(railRows, this.options.chunkSize)] as const);
+      const relayed = byRail.flatMap(([, chunks]) => chunks.flat());
       if (relayed.length === 0) return rows.length;
       await moveOrders(trx, 'queued', relayed.map((row) => ({ id: row.order_id })));
       for (const [rail, chunks] of byRail) {
@@ -90,4 +84,12 @@ export class OutboxRelay {
       }
     }
   }
+}
+
+/** A rail's waiting rows in chunks of `size`; when more than one chunk waits, a last chunk short of `size` stays. */
+function chunksToSend(rows: readonly OutboxRow[], size: number): OutboxRow[][] {
+  const chunks: OutboxRow[][] = [];
+  for (let start = 0; start < rows.length; start += size) chunks.push(rows.slice(start, start + size));
+  if (chunks.length > 1 && chunks.at(-1)!.length < size) chunks.pop();
+  return chunks;
 }
